@@ -1,0 +1,47 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "xieshang",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "xieshang", targets: ["xieshang"]),
+        .library(name: "XieshangRPC", targets: ["XieshangRPC"]),
+        .library(name: "XieshangAPI", targets: ["XieshangAPI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CNGHTTP2", pkgConfig: "libnghttp2", providers: [.apt(["libnghttp2-dev"])]),
+        .systemLibrary(name: "CProtobufC", pkgConfig: "libprotobuf-c", providers: [.apt(["libprotobuf-c-dev"])]),
+        .target(
+            name: "XieshangProtoC",
+            dependencies: ["CProtobufC"],
+            publicHeadersPath: "Generated",
+            cSettings: [.headerSearchPath("Generated")]
+        ),
+        .target(
+            name: "XieshangRPC",
+            dependencies: [
+                "CNGHTTP2", "CProtobufC",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
+        .target(name: "XieshangAPI", dependencies: ["XieshangRPC", "XieshangProtoC", "CProtobufC"]),
+        .target(name: "XieshangInterop", dependencies: ["XieshangAPI", "XieshangRPC"]),
+        .executableTarget(
+            name: "xieshang",
+            dependencies: [
+                "XieshangAPI", "XieshangRPC", "XieshangInterop",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "XieshangRPCTests", dependencies: ["XieshangRPC", "XieshangAPI", "XieshangInterop"]),
+        .testTarget(name: "XieshangAPITests", dependencies: ["XieshangAPI", "XieshangRPC"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,4 @@
+#ifndef XIESHANG_CNGHTTP2_SHIM_H
+#define XIESHANG_CNGHTTP2_SHIM_H
+#include <nghttp2/nghttp2.h>
+#endif

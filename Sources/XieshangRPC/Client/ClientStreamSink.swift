@@ -1,0 +1,11 @@
+/// Receives what happens on one client stream; called on the connection's event loop,
+/// `finished` exactly once.
+protocol ClientStreamSink: AnyObject {
+    func receivedHeaders(_ metadata: Metadata)
+    func receivedMessage(_ bytes: [UInt8])
+    func finished(_ status: RPCError, trailers: Metadata)
+    /// Set by the connection when the stream is created, so a cancel can find it.
+    var stream: ClientConnectionHandler.Stream? { get set }
+    /// A cancel arrived before the stream existed.
+    var cancelledEarly: Bool { get set }
+}

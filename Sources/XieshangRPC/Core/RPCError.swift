@@ -1,0 +1,37 @@
+/// A call that ended with a non-OK status: thrown by clients, and by handlers to answer with a status.
+public struct RPCError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The status code.
+    public var code: StatusCode
+    /// The human-readable message (`grpc-message`), any Unicode.
+    public var message: String
+    /// Trailing metadata sent or received with the status.
+    public var metadata: Metadata
+
+    /// An error with a code and message.
+    public init(_ code: StatusCode, _ message: String = "", metadata: Metadata = Metadata()) {
+        self.code = code
+        self.message = message
+        self.metadata = metadata
+    }
+
+    public var description: String { message.isEmpty ? "\(code)" : "\(code): \(message)" }
+}
+
+/// Errors a handler can throw that know their own gRPC status (domain errors conform to this).
+public protocol RPCErrorConvertible: Error {
+    /// The status a caller sees.
+    var rpcError: RPCError { get }
+}
+
+extension RPCError {
+    /// The status a handler's thrown error is reported as.
+    public static func from(_ error: any Error) -> RPCError {
+        switch error {
+        case let e as RPCError: return e
+        case let e as RPCErrorConvertible: return e.rpcError
+        case let e as ProtoDecodingError: return RPCError(.internal, "failed to decode message: \(e)")
+        case is CancellationError: return RPCError(.cancelled, "call cancelled")
+        default: return RPCError(.unknown, String(describing: error))
+        }
+    }
+}

@@ -1,0 +1,26 @@
+/// The request messages of a client- or bidirectional-streaming call, decoded as they arrive.
+public struct RequestStream<Message: ProtoMessage>: AsyncSequence, Sendable {
+    public typealias Element = Message
+    let raw: AsyncThrowingStream<[UInt8], Error>
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var base: AsyncThrowingStream<[UInt8], Error>.AsyncIterator
+
+        public mutating func next() async throws -> Message? {
+            guard let bytes = try await base.next() else { return nil }
+            return try Message(serializedBytes: bytes)
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: raw.makeAsyncIterator()) }
+}
+
+/// Sends response messages of a server- or bidirectional-streaming call; waits when the peer reads slowly.
+public struct ResponseWriter<Message: ProtoMessage>: Sendable {
+    let call: ServerCall
+
+    /// Sends one message; suspends while too much is queued for a slow reader.
+    public func send(_ message: Message) async throws {
+        try await call.send(MessageFramer.frame(message))
+    }
+}

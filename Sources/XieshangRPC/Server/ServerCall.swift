@@ -1,0 +1,48 @@
+import NIOCore
+
+/// A handler's side of one server stream. Everything that touches the HTTP/2 session
+/// hops to the connection's event loop (a no-op when the handler already runs there).
+final class ServerCall: @unchecked Sendable {
+    let context: ServerContext
+    let requests: AsyncThrowingStream<[UInt8], Error>
+    let continuation: AsyncThrowingStream<[UInt8], Error>.Continuation
+    let streamID: Int32
+    private let connection: NIOLoopBound<ServerConnectionHandler>
+    /// The request of a unary or server-streaming call; written before the handler starts.
+    var singleRequest: [UInt8] = []
+
+    init(context: ServerContext, streamID: Int32, connection: ServerConnectionHandler, loop: EventLoop) {
+        self.context = context
+        self.streamID = streamID
+        self.connection = NIOLoopBound(connection, eventLoop: loop)
+        (requests, continuation) = AsyncThrowingStream.makeStream(of: [UInt8].self)
+    }
+
+    func takeSingleRequest<T: ProtoMessage>(_: T.Type) throws -> T {
+        try T(serializedBytes: singleRequest)
+    }
+
+    private func onLoop(_ body: @escaping (ServerConnectionHandler) -> Void) {
+        let loop = connection.eventLoop
+        if loop.inEventLoop {
+            body(connection.value)
+        } else {
+            let c = connection
+            loop.execute { body(c.value) }
+        }
+    }
+
+    /// Queues a framed message; resumes once the queue is below the high-water mark.
+    func send(_ framed: [UInt8]) async throws {
+        try await withCheckedThrowingContinuation { (cont: CheckedContinuation<Void, Error>) in
+            let id = streamID
+            onLoop { $0.enqueue(stream: id, framed: framed, waiter: cont) }
+        }
+    }
+
+    /// Ends the call with a last message (unary answers) and a status (nil = OK).
+    func finish(message: [UInt8]?, error: RPCError?) {
+        let id = streamID
+        onLoop { $0.finish(stream: id, message: message, error: error) }
+    }
+}

@@ -1,0 +1,27 @@
+/// Settings of an ``RPCServer``; defaults follow gRPC's.
+public struct ServerConfiguration: Sendable {
+    /// Address to bind.
+    public var host: String = "127.0.0.1"
+    /// Port to bind; 0 picks a free one.
+    public var port: Int = 0
+    /// Largest request message accepted (bytes); larger ones end the call with RESOURCE_EXHAUSTED.
+    public var maxReceiveMessageSize: Int = 4 << 20
+    /// Largest header block accepted (bytes).
+    public var maxHeaderListSize: Int = 16 << 10
+    /// Concurrent streams a client may open per connection.
+    public var maxConcurrentStreams: Int = 1000
+    /// Seconds between keepalive pings on an idle connection; nil turns pings off.
+    public var keepaliveInterval: Double? = 7200
+    /// Seconds to wait for a ping's acknowledgement before closing the connection.
+    public var keepaliveTimeout: Double = 20
+    /// Seconds in-flight calls get to finish after a graceful shutdown starts.
+    public var drainLimit: Double = 10
+    /// Event-loop threads; nil = one per core.
+    public var threads: Int? = nil
+    /// Run handlers on the connection's event loop (fastest; handlers must not block).
+    /// When false they run on Swift's global executor.
+    public var handlersOnEventLoop: Bool = true
+
+    /// The defaults.
+    public init() {}
+}

@@ -1,0 +1,424 @@
+import CNGHTTP2
+import NIOCore
+
+/// One HTTP/2 connection of a server: an nghttp2 session fed from the socket, streams routed
+/// to method handlers, responses framed back. Confined to the channel's event loop.
+final class ServerConnectionHandler: ChannelInboundHandler, H2SessionDelegate {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    /// Per-stream state.
+    final class Stream {
+        let id: Int32
+        var method = ""
+        var path = ""
+        var contentType = ""
+        var encoding: String?
+        var timeout: [UInt8]?
+        var metadata = Metadata()
+        var headerBytes = 0
+        var handler: MethodHandler?
+        var call: ServerCall?
+        var task: Task<Void, Never>?
+        var deframer: MessageDeframer
+        var requestCount = 0
+        var requestEnded = false
+        var outbound = OutboundQueue()
+        var headersSent = false
+        var finished = false
+        var deferred = false
+        var trailers: [(String, [UInt8])]?
+        var waiters: [CheckedContinuation<Void, Error>] = []
+        var deadlineTimer: Scheduled<Void>?
+
+        init(id: Int32, maxMessageSize: Int) {
+            self.id = id
+            deframer = MessageDeframer(maxMessageSize: maxMessageSize)
+        }
+    }
+
+    private let router: Router
+    private let config: ServerConfiguration
+    private let registry: ConnectionRegistry
+    private var session: H2Session!
+    private var streams: [Int32: Stream] = [:]
+    private var context: ChannelHandlerContext?
+    private var flushScheduled = false
+    private var draining = false
+    private var closed = false
+    private var peer = ""
+    private var executor: EventLoopExecutor?
+    private var keepaliveTask: RepeatedTask?
+    private var awaitingPingAck: Scheduled<Void>?
+    private var lastActivity = NIODeadline.now()
+    private static let highWater = 1 << 20
+
+    init(router: Router, config: ServerConfiguration, registry: ConnectionRegistry) {
+        self.router = router
+        self.config = config
+        self.registry = registry
+    }
+
+    // MARK: channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        var s = H2Settings()
+        s.maxConcurrentStreams = UInt32(config.maxConcurrentStreams)
+        s.maxHeaderListSize = UInt32(config.maxHeaderListSize)
+        session = H2Session(server: true, delegate: self, settings: s)
+        peer = context.channel.remoteAddress.map { "\($0)" } ?? "unknown"
+        if config.handlersOnEventLoop { executor = EventLoopExecutor(context.eventLoop) }
+        registry.add(self, loop: context.eventLoop)
+        if let interval = config.keepaliveInterval {
+            let amount = TimeAmount.nanoseconds(Int64(interval * 1e9))
+            keepaliveTask = context.eventLoop.scheduleRepeatedTask(initialDelay: amount, delay: amount) { [weak self] _ in
+                self?.keepaliveTick(interval: amount)
+            }
+        }
+        if context.channel.isActive { flush() }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        flush()
+        context.fireChannelActive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        teardown()
+        self.context = nil
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        teardown()
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buf = unwrapInboundIn(data)
+        lastActivity = .now()
+        let ok = buf.withUnsafeReadableBytes { session.receive($0) }
+        if !ok {
+            flush()
+            close()
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flush()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        close()
+    }
+
+    // MARK: lifecycle
+
+    private func teardown() {
+        guard !closed else { return }
+        closed = true
+        keepaliveTask?.cancel()
+        awaitingPingAck?.cancel()
+        for s in streams.values { abandon(s) }
+        streams.removeAll()
+        session?.close()
+        registry.remove(self)
+    }
+
+    private func close() {
+        guard let context, !closed else { return }
+        teardown()
+        context.close(promise: nil)
+    }
+
+    /// Stops accepting streams (GOAWAY); closes once in-flight calls end.
+    func beginGracefulShutdown() {
+        guard !draining, !closed else { return }
+        draining = true
+        session.goAway(code: UInt32(NGHTTP2_NO_ERROR.rawValue))
+        flush()
+        closeIfDrained()
+    }
+
+    /// Closes at once (the drain limit passed).
+    func forceClose() { close() }
+
+    private func closeIfDrained() {
+        if draining && streams.isEmpty {
+            flush()
+            close()
+        }
+    }
+
+    private func keepaliveTick(interval: TimeAmount) {
+        guard !closed, awaitingPingAck == nil, NIODeadline.now() - lastActivity >= interval else { return }
+        session.ping()
+        flush()
+        let timeout = TimeAmount.nanoseconds(Int64(config.keepaliveTimeout * 1e9))
+        awaitingPingAck = context?.eventLoop.scheduleTask(in: timeout) { [weak self] in self?.close() }
+    }
+
+    // MARK: output
+
+    private func flush() {
+        guard let context, !closed else { return }
+        var out: ByteBuffer?
+        let ok = session.drainOutput { bytes in
+            if out == nil { out = context.channel.allocator.buffer(capacity: max(bytes.count, 1024)) }
+            out!.writeBytes(bytes)
+        }
+        if let out { context.writeAndFlush(wrapOutboundOut(out), promise: nil) }
+        if !ok || !session.isAlive { close() }
+    }
+
+    private func scheduleFlush() {
+        guard !flushScheduled, let context else { return }
+        flushScheduled = true
+        context.eventLoop.execute { [weak self] in
+            guard let self else { return }
+            self.flushScheduled = false
+            self.flush()
+        }
+    }
+
+    // MARK: H2SessionDelegate
+
+    func h2BeginHeaders(stream id: Int32) {
+        if streams[id] == nil {
+            streams[id] = Stream(id: id, maxMessageSize: config.maxReceiveMessageSize)
+        }
+    }
+
+    func h2Header(stream id: Int32, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> Bool {
+        guard let s = streams[id] else { return true }
+        s.headerBytes += name.count + value.count + 32
+        if s.headerBytes > config.maxHeaderListSize { return false }
+        guard s.handler == nil else { return true }  // trailers from a client: ignored
+        let n = String(decoding: name, as: UTF8.self)
+        switch n {
+        case ":method": s.method = String(decoding: value, as: UTF8.self)
+        case ":path": s.path = String(decoding: value, as: UTF8.self)
+        case "content-type": s.contentType = String(decoding: value, as: UTF8.self)
+        case "grpc-timeout": s.timeout = Array(value)
+        case "grpc-encoding": s.encoding = String(decoding: value, as: UTF8.self)
+        case ":scheme", ":authority", "te", "user-agent", "grpc-accept-encoding", "content-length": break
+        default:
+            if !n.hasPrefix(":") { s.metadata.addWire(name: n, value: Array(value)) }
+        }
+        return true
+    }
+
+    func h2HeadersComplete(stream id: Int32, endStream: Bool) {
+        guard let s = streams[id], s.handler == nil, !s.finished else {
+            if endStream { h2EndStream(stream: id) }
+            return
+        }
+        if draining && id > 0 { /* nghttp2 refuses streams past GOAWAY itself */ }
+        guard s.method == "POST" else {
+            return reject(s, httpStatus: "405", code: .internal, message: "method \(s.method) not allowed")
+        }
+        guard s.contentType.hasPrefix("application/grpc") else {
+            return reject(s, httpStatus: "415", code: .internal, message: "content-type \(s.contentType) is not application/grpc")
+        }
+        if let e = s.encoding, e != "identity" {
+            return reject(s, code: .unimplemented, message: "grpc-encoding \(e) is not supported", extra: [("grpc-accept-encoding", Array("identity".utf8))])
+        }
+        var deadline: Deadline?
+        if let t = s.timeout {
+            guard let ns = GRPCTimeout.parse(t) else {
+                return reject(s, code: .internal, message: "malformed grpc-timeout")
+            }
+            deadline = .after(nanoseconds: ns)
+        }
+        guard let handler = router.handler(for: s.path) else {
+            let parts = s.path.split(separator: "/")
+            let message = parts.count == 2 && router.hasService(String(parts[0]))
+                ? "method \(parts[1]) is not implemented by \(parts[0])"
+                : "service \(parts.first.map(String.init) ?? s.path) is not implemented"
+            return reject(s, code: .unimplemented, message: message)
+        }
+        s.handler = handler
+        let ctx = ServerContext(path: s.path, metadata: s.metadata, deadline: deadline, peer: peer)
+        s.call = ServerCall(context: ctx, streamID: id, connection: self, loop: context!.eventLoop)
+        if let deadline, let loop = context?.eventLoop {
+            s.deadlineTimer = loop.scheduleTask(deadline: deadline.nio) { [weak self] in
+                self?.finish(stream: id, message: nil, error: RPCError(.deadlineExceeded, "deadline exceeded"), dropQueued: true)
+            }
+        }
+        if !handler.takesSingleRequest { start(s) }
+        if endStream { h2EndStream(stream: id) }
+    }
+
+    func h2Data(stream id: Int32, bytes: UnsafeRawBufferPointer) {
+        guard let s = streams[id], let handler = s.handler, !s.finished else { return }
+        s.deframer.append(bytes)
+        while true {
+            switch s.deframer.next() {
+            case .needMore:
+                return
+            case .message(let m):
+                s.requestCount += 1
+                if handler.takesSingleRequest {
+                    if s.requestCount > 1 {
+                        return fail(s, RPCError(.internal, "more than one request message for a unary call"), reset: true)
+                    }
+                    s.call?.singleRequest = m
+                } else {
+                    s.call?.continuation.yield(m)
+                }
+            case .tooLarge(let n):
+                return fail(s, RPCError(.resourceExhausted, "request message of \(n) bytes exceeds the limit of \(config.maxReceiveMessageSize)"), reset: true)
+            case .compressed:
+                return fail(s, RPCError(.internal, "compressed message without a grpc-encoding"), reset: true)
+            }
+        }
+    }
+
+    func h2EndStream(stream id: Int32) {
+        guard let s = streams[id], let handler = s.handler, !s.requestEnded, !s.finished else { return }
+        s.requestEnded = true
+        if s.deframer.pendingBytes > 0 {
+            return fail(s, RPCError(.internal, "request ended inside a message (\(s.deframer.pendingBytes) bytes left over)"), reset: false)
+        }
+        if handler.takesSingleRequest {
+            if s.requestCount == 0 { return fail(s, RPCError(.internal, "no request message for a unary call"), reset: false) }
+            start(s)
+        } else {
+            s.call?.continuation.finish()
+        }
+    }
+
+    func h2StreamClosed(stream id: Int32, errorCode: UInt32) {
+        guard let s = streams.removeValue(forKey: id) else { return }
+        abandon(s)
+        closeIfDrained()
+    }
+
+    func h2ReadBody(stream id: Int32, into buffer: UnsafeMutableRawBufferPointer) -> (count: Int, end: Bool)? {
+        guard let s = streams[id] else { return (0, true) }
+        let n = s.outbound.read(into: buffer)
+        if s.outbound.bytes < Self.highWater / 2 && !s.waiters.isEmpty {
+            let w = s.waiters
+            s.waiters.removeAll()
+            for c in w { c.resume() }
+        }
+        if n == 0 && !s.finished {
+            s.deferred = true
+            return nil
+        }
+        return (n, s.finished && s.outbound.isEmpty)
+    }
+
+    func h2Trailers(stream id: Int32) -> [(String, [UInt8])]? {
+        streams[id]?.trailers
+    }
+
+    func h2SentEndStream(stream id: Int32) {
+        // gRPC: once the status is out, a client still sending is told to stop.
+        if !session.remoteClosed(stream: id) {
+            session.reset(stream: id, code: UInt32(NGHTTP2_NO_ERROR.rawValue))
+        }
+    }
+
+    func h2PingAck() {
+        awaitingPingAck?.cancel()
+        awaitingPingAck = nil
+    }
+
+    func h2GoAway(lastStreamID: Int32, errorCode: UInt32) {}
+
+    // MARK: calls
+
+    private func start(_ s: Stream) {
+        guard let call = s.call, let handler = s.handler else { return }
+        let ctx = call.context
+        let work: @Sendable () async -> Void = {
+            await ServerContext.$current.withValue(ctx) { await handler.run(call) }
+        }
+        if let executor {
+            s.task = Task(executorPreference: executor, operation: work)
+        } else {
+            s.task = Task(operation: work)
+        }
+    }
+
+    private func abandon(_ s: Stream) {
+        s.deadlineTimer?.cancel()
+        s.task?.cancel()
+        s.call?.continuation.finish(throwing: CancellationError())
+        let w = s.waiters
+        s.waiters.removeAll()
+        for c in w { c.resume(throwing: RPCError(.cancelled, "stream closed")) }
+    }
+
+    private func reject(_ s: Stream, httpStatus: String = "200", code: StatusCode, message: String, extra: [(String, [UInt8])] = []) {
+        s.finished = true
+        var h: [(String, [UInt8])] = [(":status", Array(httpStatus.utf8)), ("content-type", Array("application/grpc".utf8))]
+        h.append(("grpc-status", Array(String(code.rawValue).utf8)))
+        h.append(("grpc-message", PercentEncoding.encode(message)))
+        h += extra
+        session.submitHeaders(stream: s.id, headers: h, body: false)
+        scheduleFlush()
+    }
+
+    private func fail(_ s: Stream, _ error: RPCError, reset: Bool) {
+        finish(stream: s.id, message: nil, error: error, dropQueued: true)
+        s.task?.cancel()
+        s.call?.continuation.finish(throwing: error)
+    }
+
+    func enqueue(stream id: Int32, framed: [UInt8], waiter: CheckedContinuation<Void, Error>) {
+        guard let s = streams[id], !s.finished else {
+            waiter.resume(throwing: RPCError(.cancelled, "call already ended"))
+            return
+        }
+        s.outbound.append(framed)
+        sendHeadersOrResume(s)
+        if s.outbound.bytes >= Self.highWater {
+            s.waiters.append(waiter)
+        } else {
+            waiter.resume()
+        }
+        scheduleFlush()
+    }
+
+    func finish(stream id: Int32, message: [UInt8]?, error: RPCError?, dropQueued: Bool = false) {
+        guard let s = streams[id], !s.finished else { return }
+        s.finished = true
+        s.deadlineTimer?.cancel()
+        if dropQueued { s.outbound.removeAll() }
+        if let message { s.outbound.append(message) }
+        let err = error ?? RPCError(.ok)
+        var t: [(String, [UInt8])] = [("grpc-status", Array(String(err.code.rawValue).utf8))]
+        if !err.message.isEmpty { t.append(("grpc-message", PercentEncoding.encode(err.message))) }
+        let trailing = s.call?.context.trailingMetadata ?? Metadata()
+        t += trailing.wireHeaders()
+        t += err.metadata.wireHeaders()
+        if !s.headersSent && s.outbound.isEmpty {
+            // Trailers-only response.
+            var h: [(String, [UInt8])] = [(":status", Array("200".utf8)), ("content-type", Array("application/grpc".utf8))]
+            h += (s.call?.context.initialMetadata ?? Metadata()).wireHeaders()
+            s.headersSent = true
+            session.submitHeaders(stream: id, headers: h + t, body: false)
+        } else {
+            s.trailers = t
+            sendHeadersOrResume(s)
+        }
+        let w = s.waiters
+        s.waiters.removeAll()
+        for c in w { c.resume(throwing: RPCError(.cancelled, "call ended")) }
+        scheduleFlush()
+    }
+
+    private func sendHeadersOrResume(_ s: Stream) {
+        if !s.headersSent {
+            s.headersSent = true
+            var h: [(String, [UInt8])] = [(":status", Array("200".utf8)), ("content-type", Array("application/grpc".utf8))]
+            h += (s.call?.context.initialMetadata ?? Metadata()).wireHeaders()
+            session.submitHeaders(stream: s.id, headers: h, body: true)
+        } else if s.deferred {
+            s.deferred = false
+            session.resume(stream: s.id)
+        }
+    }
+}
