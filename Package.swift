@@ -31,7 +31,13 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
-        .target(name: "XieshangAPI", dependencies: ["XieshangRPC", "XieshangProtoC", "CProtobufC"]),
+        .target(
+            name: "XieshangAPI",
+            dependencies: [
+                "XieshangRPC", "XieshangProtoC", "CProtobufC",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
         .target(name: "XieshangInterop", dependencies: ["XieshangAPI", "XieshangRPC"]),
         .executableTarget(
             name: "xieshang",

@@ -4,7 +4,7 @@ import NIOPosix
 /// An established client connection: the channel and its HTTP/2 handler.
 final class ClientConnection: @unchecked Sendable {
     let channel: Channel
-    let handler: NIOLoopBound<ClientConnectionHandler>
+    let handler: LoopConfined<ClientConnectionHandler>
     var loop: EventLoop { channel.eventLoop }
     /// Calls started on this connection and not yet finished (read under the pool's lock).
     var load = 0
@@ -12,7 +12,7 @@ final class ClientConnection: @unchecked Sendable {
 
     init(channel: Channel, handler: ClientConnectionHandler) {
         self.channel = channel
-        self.handler = NIOLoopBound(handler, eventLoop: channel.eventLoop)
+        self.handler = LoopConfined(handler, eventLoop: channel.eventLoop)
     }
 
     /// Runs `body` with the handler on the connection's loop.
