@@ -28,7 +28,8 @@ public struct InteropTestService: Grpc_Testing_TestServiceProvider {
         }
     }
 
-    static func payload(_ size: Int32) -> Grpc_Testing_Payload {
+    /// A payload of `size` zero bytes.
+    public static func payload(_ size: Int32) -> Grpc_Testing_Payload {
         var p = Grpc_Testing_Payload()
         p.body = [UInt8](repeating: 0, count: Int(max(size, 0)))
         return p

@@ -366,6 +366,10 @@ final class ClientConnectionHandler: ChannelInboundHandler, H2SessionDelegate {
         goingAway = true
         onUnusable?()
         onUnusable = nil
-        if streams.isEmpty { close(RPCError(.unavailable, "server at \(authority) went away")) }
+        // Inside nghttp2's receive: close after it returns.
+        context?.eventLoop.execute { [weak self] in
+            guard let self, self.streams.isEmpty else { return }
+            self.close(RPCError(.unavailable, "server at \(self.authority) went away"))
+        }
     }
 }

@@ -22,7 +22,7 @@ final class ConnectionRegistry: Sendable {
     /// Runs `body` for each connection on its event loop.
     func forEach(_ body: @escaping @Sendable (ServerConnectionHandler) -> Void) {
         for e in entries.withLockedValue({ Array($0.values) }) {
-            let h = NIOLoopBound(e.handler, eventLoop: e.loop)
+            let h = LoopConfined(e.handler, eventLoop: e.loop)
             e.loop.execute { body(h.value) }
         }
     }

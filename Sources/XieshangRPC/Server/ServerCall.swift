@@ -7,14 +7,14 @@ final class ServerCall: @unchecked Sendable {
     let requests: AsyncThrowingStream<[UInt8], Error>
     let continuation: AsyncThrowingStream<[UInt8], Error>.Continuation
     let streamID: Int32
-    private let connection: NIOLoopBound<ServerConnectionHandler>
+    private let connection: LoopConfined<ServerConnectionHandler>
     /// The request of a unary or server-streaming call; written before the handler starts.
     var singleRequest: [UInt8] = []
 
     init(context: ServerContext, streamID: Int32, connection: ServerConnectionHandler, loop: EventLoop) {
         self.context = context
         self.streamID = streamID
-        self.connection = NIOLoopBound(connection, eventLoop: loop)
+        self.connection = LoopConfined(connection, eventLoop: loop)
         (requests, continuation) = AsyncThrowingStream.makeStream(of: [UInt8].self)
     }
 

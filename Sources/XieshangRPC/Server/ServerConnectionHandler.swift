@@ -52,6 +52,10 @@ final class ServerConnectionHandler: ChannelInboundHandler, H2SessionDelegate {
     private var awaitingPingAck: Scheduled<Void>?
     private var lastActivity = NIODeadline.now()
     private static let highWater = 1 << 20
+    /// Body bytes one flush may produce; the rest waits for the socket to drain.
+    private static let flushBudget = 1 << 20
+    private var budget = flushBudget
+    private var blocked: Set<Int32> = []
 
     init(router: Router, config: ServerConfiguration, registry: ConnectionRegistry) {
         self.router = router
@@ -144,9 +148,13 @@ final class ServerConnectionHandler: ChannelInboundHandler, H2SessionDelegate {
     func forceClose() { close() }
 
     private func closeIfDrained() {
-        if draining && streams.isEmpty {
-            flush()
-            close()
+        guard draining && streams.isEmpty, let context else { return }
+        // Called from nghttp2 callbacks too: finish the current drain, then write and close.
+        context.eventLoop.execute { [weak self] in
+            guard let self, let context = self.context, !self.closed else { return }
+            var out = context.channel.allocator.buffer(capacity: 256)
+            _ = self.session.drainOutput { out.writeBytes($0) }
+            context.writeAndFlush(self.wrapOutboundOut(out)).whenComplete { [weak self] _ in self?.close() }
         }
     }
 
@@ -160,15 +168,36 @@ final class ServerConnectionHandler: ChannelInboundHandler, H2SessionDelegate {
 
     // MARK: output
 
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { unblock() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    /// Resumes streams held back for a full socket.
+    private func unblock() {
+        guard !blocked.isEmpty, !closed else { return }
+        let ids = blocked
+        blocked.removeAll()
+        for id in ids {
+            if let s = streams[id], s.deferred {
+                s.deferred = false
+                session.resume(stream: id)
+            }
+        }
+        scheduleFlush()
+    }
+
     private func flush() {
         guard let context, !closed else { return }
+        budget = Self.flushBudget
         var out: ByteBuffer?
         let ok = session.drainOutput { bytes in
             if out == nil { out = context.channel.allocator.buffer(capacity: max(bytes.count, 1024)) }
             out!.writeBytes(bytes)
         }
         if let out { context.writeAndFlush(wrapOutboundOut(out), promise: nil) }
-        if !ok || !session.isAlive { close() }
+        if !ok || !session.isAlive { return close() }
+        if budget <= 0 && context.channel.isWritable { unblock() }
     }
 
     private func scheduleFlush() {
@@ -296,7 +325,13 @@ final class ServerConnectionHandler: ChannelInboundHandler, H2SessionDelegate {
 
     func h2ReadBody(stream id: Int32, into buffer: UnsafeMutableRawBufferPointer) -> (count: Int, end: Bool)? {
         guard let s = streams[id] else { return (0, true) }
+        if !s.outbound.isEmpty && (budget <= 0 || context?.channel.isWritable == false) {
+            s.deferred = true
+            blocked.insert(id)
+            return nil
+        }
         let n = s.outbound.read(into: buffer)
+        budget -= n
         if s.outbound.bytes < Self.highWater / 2 && !s.waiters.isEmpty {
             let w = s.waiters
             s.waiters.removeAll()
