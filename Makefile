@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 
-.PHONY: help setup build run test protos check-protos bench clean
+.PHONY: help setup build run test protos check-protos fuzz bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -24,6 +24,9 @@ protos: ## Regenerate Sources/*/Generated from protos/
 
 check-protos: ## Fail when generated code is stale
 	bash scripts/check-protos.sh
+
+fuzz: ## Run the libFuzzer target over the deframer and decoders
+	bash scripts/fuzz.sh
 
 bench: setup ## Run benchmarks and write BENCHMARKS.md
 	bash scripts/bench.sh

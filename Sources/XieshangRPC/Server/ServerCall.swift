@@ -4,18 +4,26 @@ import NIOCore
 /// hops to the connection's event loop (a no-op when the handler already runs there).
 final class ServerCall: @unchecked Sendable {
     let context: ServerContext
-    let requests: AsyncThrowingStream<[UInt8], Error>
-    let continuation: AsyncThrowingStream<[UInt8], Error>.Continuation
+    /// Request messages of client- and bidirectional-streaming calls (nil for single-request calls).
+    let requests: AsyncThrowingStream<[UInt8], Error>?
+    let continuation: AsyncThrowingStream<[UInt8], Error>.Continuation?
     let streamID: Int32
     private let connection: LoopConfined<ServerConnectionHandler>
     /// The request of a unary or server-streaming call; written before the handler starts.
     var singleRequest: [UInt8] = []
 
-    init(context: ServerContext, streamID: Int32, connection: ServerConnectionHandler, loop: EventLoop) {
+    init(context: ServerContext, streamID: Int32, connection: ServerConnectionHandler, loop: EventLoop, streaming: Bool) {
         self.context = context
         self.streamID = streamID
         self.connection = LoopConfined(connection, eventLoop: loop)
-        (requests, continuation) = AsyncThrowingStream.makeStream(of: [UInt8].self)
+        if streaming {
+            let (s, c) = AsyncThrowingStream.makeStream(of: [UInt8].self)
+            requests = s
+            continuation = c
+        } else {
+            requests = nil
+            continuation = nil
+        }
     }
 
     func takeSingleRequest<T: ProtoMessage>(_: T.Type) throws -> T {

@@ -268,7 +268,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, H2SessionDelegate {
         }
         s.handler = handler
         let ctx = ServerContext(path: s.path, metadata: s.metadata, deadline: deadline, peer: peer)
-        s.call = ServerCall(context: ctx, streamID: id, connection: self, loop: context!.eventLoop)
+        s.call = ServerCall(context: ctx, streamID: id, connection: self, loop: context!.eventLoop, streaming: !handler.takesSingleRequest)
         if let deadline, let loop = context?.eventLoop {
             s.deadlineTimer = loop.scheduleTask(deadline: deadline.nio) { [weak self] in
                 self?.finish(stream: id, message: nil, error: RPCError(.deadlineExceeded, "deadline exceeded"), dropQueued: true)
@@ -293,7 +293,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, H2SessionDelegate {
                     }
                     s.call?.singleRequest = m
                 } else {
-                    s.call?.continuation.yield(m)
+                    s.call?.continuation?.yield(m)
                 }
             case .tooLarge(let n):
                 return fail(s, RPCError(.resourceExhausted, "request message of \(n) bytes exceeds the limit of \(config.maxReceiveMessageSize)"), reset: true)
@@ -313,7 +313,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, H2SessionDelegate {
             if s.requestCount == 0 { return fail(s, RPCError(.internal, "no request message for a unary call"), reset: false) }
             start(s)
         } else {
-            s.call?.continuation.finish()
+            s.call?.continuation?.finish()
         }
     }
 
@@ -380,7 +380,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, H2SessionDelegate {
     private func abandon(_ s: Stream) {
         s.deadlineTimer?.cancel()
         s.task?.cancel()
-        s.call?.continuation.finish(throwing: CancellationError())
+        s.call?.continuation?.finish(throwing: CancellationError())
         let w = s.waiters
         s.waiters.removeAll()
         for c in w { c.resume(throwing: RPCError(.cancelled, "stream closed")) }
@@ -399,7 +399,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, H2SessionDelegate {
     private func fail(_ s: Stream, _ error: RPCError, reset: Bool) {
         finish(stream: s.id, message: nil, error: error, dropQueued: true)
         s.task?.cancel()
-        s.call?.continuation.finish(throwing: error)
+        s.call?.continuation?.finish(throwing: error)
     }
 
     func enqueue(stream id: Int32, framed: [UInt8], waiter: CheckedContinuation<Void, Error>) {
