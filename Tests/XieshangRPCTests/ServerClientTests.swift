@@ -16,6 +16,19 @@ final class ServerClientTests: XCTestCase {
         return (s, port)
     }
 
+    /// Fails unless `body` throws an RPCError with `code`.
+    func assertStatus(_ code: StatusCode, _ what: String, file: StaticString = #filePath, line: UInt = #line,
+                      _ body: () async throws -> Void) async {
+        do {
+            try await body()
+            XCTFail("\(what): expected \(code), the call succeeded", file: file, line: line)
+        } catch let e as RPCError {
+            XCTAssertEqual(e.code, code, "\(what): \(e)", file: file, line: line)
+        } catch {
+            XCTFail("\(what): \(error)", file: file, line: line)
+        }
+    }
+
     func testEveryInteropCaseInProcess() async throws {
         let (server, port) = try await startServer()
         let channel = RPCChannel(host: "127.0.0.1", port: port)
@@ -66,12 +79,7 @@ final class ServerClientTests: XCTestCase {
         // And a call whose budget runs out in the backend fails with DEADLINE_EXCEEDED.
         var slow = Grpc_Testing_SimpleRequest()
         slow.responseSize = 1
-        do {
-            _ = try await client.unaryCall(slow, options: CallOptions(timeout: 0.2))
-            XCTFail("expected DEADLINE_EXCEEDED")
-        } catch let e as RPCError {
-            XCTAssertEqual(e.code, .deadlineExceeded)
-        }
+        await assertStatus(.deadlineExceeded, "slow backend call") { _ = try await client.unaryCall(slow, options: CallOptions(timeout: 0.2)) }
         for c in [channel, backendChannel] { await c.close() }
         await front.shutdown()
         await backend.shutdown()
@@ -96,12 +104,7 @@ final class ServerClientTests: XCTestCase {
         while try await it.next() != nil { received += 1 }
         XCTAssertEqual(received, 5)
         await shutdown.value
-        do {
-            _ = try await client.emptyCall(Grpc_Testing_Empty(), options: CallOptions(timeout: 2))
-            XCTFail("a call after shutdown succeeded")
-        } catch let e as RPCError {
-            XCTAssertEqual(e.code, .unavailable, "\(e)")
-        }
+        await assertStatus(.unavailable, "call after shutdown") { _ = try await client.emptyCall(Grpc_Testing_Empty(), options: CallOptions(timeout: 2)) }
         await channel.close()
     }
 
@@ -114,12 +117,7 @@ final class ServerClientTests: XCTestCase {
         cfg.maxBackoff = 0.1
         let channel = RPCChannel(host: "127.0.0.1", port: port, configuration: cfg)
         let client = Grpc_Testing_TestServiceClient(channel: channel)
-        do {
-            _ = try await client.emptyCall(Grpc_Testing_Empty(), options: CallOptions(timeout: 2))
-            XCTFail("call to a closed port succeeded")
-        } catch let e as RPCError {
-            XCTAssertEqual(e.code, .unavailable)
-        }
+        await assertStatus(.unavailable, "call to a closed port") { _ = try await client.emptyCall(Grpc_Testing_Empty(), options: CallOptions(timeout: 2)) }
         let (server, _) = try await startServer { $0.port = port }
         var ok = false
         for _ in 0..<50 where !ok {
@@ -137,20 +135,10 @@ final class ServerClientTests: XCTestCase {
         let client = Grpc_Testing_TestServiceClient(channel: channel)
         var big = Grpc_Testing_SimpleRequest()
         big.payload = InteropTestService.payload(5 << 20)
-        do {
-            _ = try await client.unaryCall(big)
-            XCTFail("oversized request accepted")
-        } catch let e as RPCError {
-            XCTAssertEqual(e.code, .resourceExhausted, "\(e)")
-        }
+        await assertStatus(.resourceExhausted, "oversized request") { _ = try await client.unaryCall(big) }
         var bigAnswer = Grpc_Testing_SimpleRequest()
         bigAnswer.responseSize = 5 << 20
-        do {
-            _ = try await client.unaryCall(bigAnswer)
-            XCTFail("oversized response accepted")
-        } catch let e as RPCError {
-            XCTAssertEqual(e.code, .resourceExhausted, "\(e)")
-        }
+        await assertStatus(.resourceExhausted, "oversized response") { _ = try await client.unaryCall(bigAnswer) }
         // The connection is still good afterwards.
         _ = try await client.emptyCall(Grpc_Testing_Empty())
         await channel.close()
@@ -181,12 +169,7 @@ final class ServerClientTests: XCTestCase {
         let first = try await client.check(req)
         XCTAssertEqual(first.status, .serving)
         req.service = "nope"
-        do {
-            _ = try await client.check(req)
-            XCTFail("unknown service reported healthy")
-        } catch let e as RPCError {
-            XCTAssertEqual(e.code, .notFound)
-        }
+        await assertStatus(.notFound, "health of an unknown service") { _ = try await client.check(req) }
         req.service = "xieshang.demo"
         let watch = client.watch(req)
         var it = watch.responses.makeAsyncIterator()
@@ -201,14 +184,10 @@ final class ServerClientTests: XCTestCase {
     }
 }
 
-/// Records the deadline its unary handler sees (in ms, in `username`); sleeps when asked for a response.
-struct DeadlineRecorder: Grpc_Testing_TestServiceProvider {
-    func unaryCall(request: Grpc_Testing_SimpleRequest, context: ServerContext) async throws -> Grpc_Testing_SimpleResponse {
-        if request.responseSize > 0 { try await Task.sleep(nanoseconds: 5_000_000_000) }
-        var r = Grpc_Testing_SimpleResponse()
-        r.username = context.deadline.map { String($0.remainingNanoseconds / 1_000_000) } ?? "none"
-        return r
-    }
+/// A TestService whose methods other than UnaryCall do nothing (test doubles override UnaryCall).
+protocol UnaryTestDouble: Grpc_Testing_TestServiceProvider {}
+
+extension UnaryTestDouble {
     func emptyCall(request: Grpc_Testing_Empty, context: ServerContext) async throws -> Grpc_Testing_Empty { .init() }
     func cacheableUnaryCall(request: Grpc_Testing_SimpleRequest, context: ServerContext) async throws -> Grpc_Testing_SimpleResponse { .init() }
     func streamingOutputCall(request: Grpc_Testing_StreamingOutputCallRequest, responses: ResponseWriter<Grpc_Testing_StreamingOutputCallResponse>, context: ServerContext) async throws {}
@@ -218,17 +197,20 @@ struct DeadlineRecorder: Grpc_Testing_TestServiceProvider {
     func unimplementedCall(request: Grpc_Testing_Empty, context: ServerContext) async throws -> Grpc_Testing_Empty { .init() }
 }
 
+/// Records the deadline its unary handler sees (in ms, in `username`); sleeps when asked for a response.
+struct DeadlineRecorder: UnaryTestDouble {
+    func unaryCall(request: Grpc_Testing_SimpleRequest, context: ServerContext) async throws -> Grpc_Testing_SimpleResponse {
+        if request.responseSize > 0 { try await Task.sleep(nanoseconds: 5_000_000_000) }
+        var r = Grpc_Testing_SimpleResponse()
+        r.username = context.deadline.map { String($0.remainingNanoseconds / 1_000_000) } ?? "none"
+        return r
+    }
+}
+
 /// Forwards UnaryCall to another server without passing a deadline explicitly.
-struct Relay: Grpc_Testing_TestServiceProvider {
+struct Relay: UnaryTestDouble {
     let next: RPCChannel
     func unaryCall(request: Grpc_Testing_SimpleRequest, context: ServerContext) async throws -> Grpc_Testing_SimpleResponse {
         try await Grpc_Testing_TestServiceClient(channel: next).unaryCall(request)
     }
-    func emptyCall(request: Grpc_Testing_Empty, context: ServerContext) async throws -> Grpc_Testing_Empty { .init() }
-    func cacheableUnaryCall(request: Grpc_Testing_SimpleRequest, context: ServerContext) async throws -> Grpc_Testing_SimpleResponse { .init() }
-    func streamingOutputCall(request: Grpc_Testing_StreamingOutputCallRequest, responses: ResponseWriter<Grpc_Testing_StreamingOutputCallResponse>, context: ServerContext) async throws {}
-    func streamingInputCall(requests: RequestStream<Grpc_Testing_StreamingInputCallRequest>, context: ServerContext) async throws -> Grpc_Testing_StreamingInputCallResponse { .init() }
-    func fullDuplexCall(requests: RequestStream<Grpc_Testing_StreamingOutputCallRequest>, responses: ResponseWriter<Grpc_Testing_StreamingOutputCallResponse>, context: ServerContext) async throws {}
-    func halfDuplexCall(requests: RequestStream<Grpc_Testing_StreamingOutputCallRequest>, responses: ResponseWriter<Grpc_Testing_StreamingOutputCallResponse>, context: ServerContext) async throws {}
-    func unimplementedCall(request: Grpc_Testing_Empty, context: ServerContext) async throws -> Grpc_Testing_Empty { .init() }
 }

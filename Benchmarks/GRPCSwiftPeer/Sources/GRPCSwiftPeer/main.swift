@@ -26,7 +26,7 @@ func responseSize(_ b: [UInt8]) throws -> Int {
             if c & 0x80 == 0 { return r }
             shift += 7
         }
-        throw RPCError(code: .internal, message: "truncated varint")
+        throw RPCError(code: .internalError, message: "truncated varint")
     }
     var size = 0
     while i < b.count {
@@ -38,7 +38,7 @@ func responseSize(_ b: [UInt8]) throws -> Int {
         case 2: i += Int(try varint())
         case 1: i += 8
         case 5: i += 4
-        default: throw RPCError(code: .internal, message: "bad wire type")
+        default: throw RPCError(code: .internalError, message: "bad wire type")
         }
     }
     return size
