@@ -196,6 +196,11 @@ def write_report(args, results, expected):
             lines.append(f"- xieshang / {name}: {med(ours, 'rps') / med(rs, 'rps'):.2f}× requests/s, "
                          f"{med(ours, 'mean_us') / med(rs, 'mean_us'):.2f}× mean latency.")
     lines.append("")
+    lines.append("Notes: our server runs with `--threads 1` and handlers on the connection's event loop (the default). "
+                 "The grpc-swift-2 peer (`Benchmarks/GRPCSwiftPeer`, grpc-swift-2 2.4.3 + grpc-swift-nio-transport 2.9.2) "
+                 "uses a minimal hand-written codec instead of swift-protobuf, so its figures are an upper bound for a "
+                 "grpc-swift-2 + swift-protobuf server. The grpcio server is `Tests/Python/interop_server.py`.")
+    lines.append("")
     lines.append("Per round:")
     lines.append("")
     lines.append("| round | " + " | ".join(results) + " |")
