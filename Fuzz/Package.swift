@@ -5,7 +5,7 @@ import PackageDescription
 
 let package = Package(
     name: "XieshangFuzz",
-    dependencies: [.package(path: "..")],
+    dependencies: [.package(name: "xieshang", path: "..")],
     targets: [
         .executableTarget(
             name: "DecodeFuzzer",

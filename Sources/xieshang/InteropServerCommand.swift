@@ -21,11 +21,19 @@ struct InteropServerCommand: AsyncParsableCommand {
     @Option(help: "Event-loop threads (default: one per core).")
     var threads: Int?
 
+    @Option(name: .customLong("keepalive-interval"), help: "Seconds of idleness before a keepalive PING.")
+    var keepaliveInterval: Double = 7200
+
+    @Option(name: .customLong("keepalive-timeout"), help: "Seconds to wait for a PING acknowledgement before closing.")
+    var keepaliveTimeout: Double = 20
+
     func run() async throws {
         var config = ServerConfiguration()
         config.host = host
         config.port = port
         config.threads = threads
+        config.keepaliveInterval = keepaliveInterval
+        config.keepaliveTimeout = keepaliveTimeout
         let health = HealthService(serving: [Grpc_Testing_TestService.name])
         let server = RPCServer(configuration: config, services: [InteropTestService(), health])
         let bound = try await server.start()
