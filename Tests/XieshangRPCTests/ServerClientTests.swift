@@ -160,6 +160,32 @@ final class ServerClientTests: XCTestCase {
         await server.shutdown()
     }
 
+    func testAHandlerThatDoesNotReadHoldsItsClientBack() async throws {
+        let gate = Gate()
+        let (server, port) = try await startServer([StalledReader(gate: gate)])
+        let channel = RPCChannel(host: "127.0.0.1", port: port)
+        let call = Grpc_Testing_TestServiceClient(channel: channel).streamingInputCall()
+        let sent = Counter()
+        let sender = Task {
+            var r = Grpc_Testing_StreamingInputCallRequest()
+            r.payload = InteropTestService.payload(1 << 20)
+            for _ in 0..<48 {
+                try await call.send(r)
+                await sent.increment()
+            }
+        }
+        try await Task.sleep(nanoseconds: 700_000_000)
+        let whileStalled = await sent.value
+        // Flow control: the server's 1 MiB stream window plus the client's 1 MiB queue, not 48 MiB.
+        XCTAssertLessThan(whileStalled, 8, "the client was not held back by the stalled handler")
+        await gate.open()
+        try await sender.value
+        let r = try await call.response()
+        XCTAssertEqual(r.aggregatedPayloadSize, 48 << 20)
+        await channel.close()
+        await server.shutdown()
+    }
+
     func testHealthCheckAndWatch() async throws {
         let health = HealthService(serving: ["xieshang.demo"])
         let (server, port) = try await startServer([health])
@@ -195,6 +221,35 @@ extension UnaryTestDouble {
     func fullDuplexCall(requests: RequestStream<Grpc_Testing_StreamingOutputCallRequest>, responses: ResponseWriter<Grpc_Testing_StreamingOutputCallResponse>, context: ServerContext) async throws {}
     func halfDuplexCall(requests: RequestStream<Grpc_Testing_StreamingOutputCallRequest>, responses: ResponseWriter<Grpc_Testing_StreamingOutputCallResponse>, context: ServerContext) async throws {}
     func unimplementedCall(request: Grpc_Testing_Empty, context: ServerContext) async throws -> Grpc_Testing_Empty { .init() }
+}
+
+/// An async flag a test opens once.
+actor Gate {
+    private var isOpen = false
+    func open() { isOpen = true }
+    func wait() async throws {
+        while !isOpen { try await Task.sleep(nanoseconds: 10_000_000) }
+    }
+}
+
+/// A counter shared between tasks.
+actor Counter {
+    private(set) var value = 0
+    func increment() { value += 1 }
+}
+
+/// StreamingInputCall that reads nothing until its gate opens, then sums like the interop server.
+struct StalledReader: UnaryTestDouble {
+    let gate: Gate
+    func unaryCall(request: Grpc_Testing_SimpleRequest, context: ServerContext) async throws -> Grpc_Testing_SimpleResponse { .init() }
+    func streamingInputCall(requests: RequestStream<Grpc_Testing_StreamingInputCallRequest>, context: ServerContext) async throws -> Grpc_Testing_StreamingInputCallResponse {
+        try await gate.wait()
+        var total: Int32 = 0
+        for try await r in requests { total += Int32(r.payload?.body.count ?? 0) }
+        var resp = Grpc_Testing_StreamingInputCallResponse()
+        resp.aggregatedPayloadSize = total
+        return resp
+    }
 }
 
 /// Records the deadline its unary handler sees (in ms, in `username`); sleeps when asked for a response.

@@ -43,6 +43,10 @@ final class ClientConnectionHandler: ChannelInboundHandler, H2SessionDelegate {
     private var keepaliveTask: RepeatedTask?
     private var awaitingPingAck: Scheduled<Void>?
     private static let highWater = 1 << 20
+    /// Body bytes one flush may produce; the rest waits for the socket to drain.
+    private static let flushBudget = 1 << 20
+    private var budget = flushBudget
+    private var blocked: [Stream] = []
     let authority: String
     /// Called once when the connection can take no more calls.
     var onUnusable: (() -> Void)?
@@ -128,15 +132,31 @@ final class ClientConnectionHandler: ChannelInboundHandler, H2SessionDelegate {
         }
     }
 
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { unblock() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    /// Resumes request bodies held back for a full socket.
+    private func unblock() {
+        guard !blocked.isEmpty, !isClosed else { return }
+        let held = blocked
+        blocked.removeAll()
+        for s in held where !s.done { resume(s) }
+        scheduleFlush()
+    }
+
     private func flush() {
         guard let context, !isClosed else { return }
+        budget = Self.flushBudget
         var out: ByteBuffer?
         let ok = session.drainOutput { bytes in
             if out == nil { out = context.channel.allocator.buffer(capacity: max(bytes.count, 1024)) }
             out!.writeBytes(bytes)
         }
         if let out { context.writeAndFlush(wrapOutboundOut(out), promise: nil) }
-        if !ok { close(RPCError(.internal, "HTTP/2 session failed")) }
+        if !ok { return close(RPCError(.internal, "HTTP/2 session failed")) }
+        if budget <= 0 && context.channel.isWritable { unblock() }
     }
 
     private func scheduleFlush() {
@@ -340,7 +360,13 @@ final class ClientConnectionHandler: ChannelInboundHandler, H2SessionDelegate {
 
     func h2ReadBody(stream id: Int32, into buffer: UnsafeMutableRawBufferPointer) -> (count: Int, end: Bool)? {
         guard let s = streams[id] else { return (0, true) }
+        if !s.outbound.isEmpty && (budget <= 0 || context?.channel.isWritable == false) {
+            s.deferred = true
+            blocked.append(s)
+            return nil
+        }
         let n = s.outbound.read(into: buffer)
+        budget -= n
         if s.outbound.bytes < Self.highWater / 2 && !s.waiters.isEmpty {
             let w = s.waiters
             s.waiters.removeAll()

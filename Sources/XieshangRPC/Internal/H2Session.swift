@@ -43,7 +43,7 @@ final class H2Session {
     unowned let delegate: H2SessionDelegate
     let isServer: Bool
 
-    init(server: Bool, delegate: H2SessionDelegate, settings: H2Settings) {
+    init(server: Bool, delegate: H2SessionDelegate, settings: H2Settings, manualWindow: Bool = false) {
         self.isServer = server
         self.delegate = delegate
         var cbs: OpaquePointer?
@@ -54,6 +54,8 @@ final class H2Session {
         nghttp2_option_new(&opt)
         defer { nghttp2_option_del(opt) }
         nghttp2_option_set_max_send_header_block_length(opt, 1 << 20)
+        // With a manual window, the peer may send only as much as the application has taken.
+        if manualWindow { nghttp2_option_set_no_auto_window_update(opt, 1) }
         let ud = Unmanaged.passUnretained(self).toOpaque()
         var s: OpaquePointer?
         if server {
@@ -134,6 +136,18 @@ final class H2Session {
     func resume(stream: Int32) {
         guard let raw else { return }
         nghttp2_session_resume_data(raw, stream)
+    }
+
+    /// Reopens `count` bytes of `stream`'s flow-control window (manual-window sessions).
+    func consumeStream(_ stream: Int32, count: Int) {
+        guard let raw, count > 0 else { return }
+        nghttp2_session_consume_stream(raw, stream, count)
+    }
+
+    /// Reopens `count` bytes of the connection's flow-control window (manual-window sessions).
+    func consumeConnection(count: Int) {
+        guard let raw, count > 0 else { return }
+        nghttp2_session_consume_connection(raw, count)
     }
 
     /// RST_STREAM with an HTTP/2 error code.

@@ -17,6 +17,12 @@ struct MessageDeframer {
     /// Bytes received and not yet returned as a message.
     var pendingBytes: Int { buffer.count - start }
 
+    /// Drops everything buffered (the call failed).
+    mutating func reset() {
+        buffer = []
+        start = 0
+    }
+
     mutating func append(_ bytes: UnsafeRawBufferPointer) {
         if start > 0 && start == buffer.count {
             buffer.removeAll(keepingCapacity: true)

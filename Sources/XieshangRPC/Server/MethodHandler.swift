@@ -50,7 +50,7 @@ public struct MethodHandler: Sendable {
         kind = .clientStreaming
         run = { call in
             do {
-                let resp = try await body(RequestStream(raw: call.requests!), call.context)
+                let resp = try await body(RequestStream(call: call), call.context)
                 call.finish(message: MessageFramer.frame(resp), error: nil)
             } catch {
                 call.finish(message: nil, error: RPCError.from(error))
@@ -67,7 +67,7 @@ public struct MethodHandler: Sendable {
         kind = .bidirectionalStreaming
         run = { call in
             do {
-                try await body(RequestStream(raw: call.requests!), ResponseWriter(call: call), call.context)
+                try await body(RequestStream(call: call), ResponseWriter(call: call), call.context)
                 call.finish(message: nil, error: nil)
             } catch {
                 call.finish(message: nil, error: RPCError.from(error))

@@ -1,18 +1,23 @@
 /// The request messages of a client- or bidirectional-streaming call, decoded as they arrive.
 public struct RequestStream<Message: ProtoMessage>: AsyncSequence, Sendable {
     public typealias Element = Message
-    let raw: AsyncThrowingStream<[UInt8], Error>
+    let call: ServerCall
 
     public struct AsyncIterator: AsyncIteratorProtocol {
         var base: AsyncThrowingStream<[UInt8], Error>.AsyncIterator
+        let call: ServerCall
 
         public mutating func next() async throws -> Message? {
             guard let bytes = try await base.next() else { return nil }
+            // Taking a message is what lets the client send the next ones (HTTP/2 flow control).
+            call.consumed(bytes.count + 5)
             return try Message(serializedBytes: bytes)
         }
     }
 
-    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: raw.makeAsyncIterator()) }
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(base: call.requests!.makeAsyncIterator(), call: call)
+    }
 }
 
 /// Sends response messages of a server- or bidirectional-streaming call; waits when the peer reads slowly.

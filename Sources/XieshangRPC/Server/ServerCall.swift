@@ -48,6 +48,12 @@ final class ServerCall: @unchecked Sendable {
         }
     }
 
+    /// The handler took a request message of `count` body bytes (its 5-byte prefix included).
+    func consumed(_ count: Int) {
+        let id = streamID
+        onLoop { $0.consumed(stream: id, count: count) }
+    }
+
     /// Ends the call with a last message (unary answers) and a status (nil = OK).
     func finish(message: [UInt8]?, error: RPCError?) {
         let id = streamID

@@ -6,6 +6,9 @@ public struct ServerConfiguration: Sendable {
     public var port: Int = 0
     /// Largest request message accepted (bytes); larger ones end the call with RESOURCE_EXHAUSTED.
     public var maxReceiveMessageSize: Int = 4 << 20
+    /// Request bytes one connection may hold for its handlers (partial messages and messages not yet
+    /// read); a stream that pushes past it ends with RESOURCE_EXHAUSTED.
+    public var maxConnectionBuffer: Int = 64 << 20
     /// Largest header block accepted (bytes).
     public var maxHeaderListSize: Int = 16 << 10
     /// Concurrent streams a client may open per connection.

@@ -3,8 +3,9 @@ import NIOCore
 
 /// One HTTP/2 connection of a server: an nghttp2 session fed from the socket, streams routed
 /// to method handlers, responses framed back. Confined to the channel's event loop.
-final class ServerConnectionHandler: ChannelInboundHandler, H2SessionDelegate {
+final class ServerConnectionHandler: ChannelDuplexHandler, H2SessionDelegate {
     typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     /// Per-stream state.
@@ -30,6 +31,12 @@ final class ServerConnectionHandler: ChannelInboundHandler, H2SessionDelegate {
         var trailers: [(String, [UInt8])]?
         var waiters: [CheckedContinuation<Void, Error>] = []
         var deadlineTimer: Scheduled<Void>?
+        /// Body bytes not yet returned to the stream's flow-control window.
+        var unconsumed = 0
+        /// Bytes of complete messages queued for the handler and not yet taken by it.
+        var held = 0
+        /// What this stream adds to the connection's buffered bytes, as last counted.
+        var accounted = 0
 
         init(id: Int32, maxMessageSize: Int) {
             self.id = id
@@ -56,6 +63,10 @@ final class ServerConnectionHandler: ChannelInboundHandler, H2SessionDelegate {
     private static let flushBudget = 1 << 20
     private var budget = flushBudget
     private var blocked: Set<Int32> = []
+    /// Request bytes held for handlers across all streams (bounded by maxConnectionBuffer).
+    private var buffered = 0
+    /// A socket read was held back while the peer was not reading our output.
+    private var readPending = false
 
     init(router: Router, config: ServerConfiguration, registry: ConnectionRegistry) {
         self.router = router
@@ -70,7 +81,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, H2SessionDelegate {
         var s = H2Settings()
         s.maxConcurrentStreams = UInt32(config.maxConcurrentStreams)
         s.maxHeaderListSize = UInt32(config.maxHeaderListSize)
-        session = H2Session(server: true, delegate: self, settings: s)
+        session = H2Session(server: true, delegate: self, settings: s, manualWindow: true)
         peer = context.channel.remoteAddress.map { "\($0)" } ?? "unknown"
         if config.handlersOnEventLoop { executor = EventLoopExecutor(context.eventLoop) }
         registry.add(self, loop: context.eventLoop)
@@ -169,8 +180,25 @@ final class ServerConnectionHandler: ChannelInboundHandler, H2SessionDelegate {
     // MARK: output
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable { unblock() }
+        if context.channel.isWritable {
+            unblock()
+            if readPending {
+                readPending = false
+                context.read()
+            }
+        }
         context.fireChannelWritabilityChanged()
+    }
+
+    /// Stops reading while our output is not drained, so a peer that floods frames (PINGs,
+    /// SETTINGS, tiny requests) and never reads cannot make replies pile up; nghttp2's own
+    /// outbound-queue limit then applies.
+    func read(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            context.read()
+        } else {
+            readPending = true
+        }
     }
 
     /// Resumes streams held back for a full socket.
@@ -195,8 +223,13 @@ final class ServerConnectionHandler: ChannelInboundHandler, H2SessionDelegate {
             if out == nil { out = context.channel.allocator.buffer(capacity: max(bytes.count, 1024)) }
             out!.writeBytes(bytes)
         }
+        if !ok || !session.isAlive {
+            // Let the last frames (trailers, GOAWAY) reach the socket before closing.
+            guard let out else { return close() }
+            context.writeAndFlush(wrapOutboundOut(out)).whenComplete { [weak self] _ in self?.close() }
+            return
+        }
         if let out { context.writeAndFlush(wrapOutboundOut(out), promise: nil) }
-        if !ok || !session.isAlive { return close() }
         if budget <= 0 && context.channel.isWritable { unblock() }
     }
 
@@ -279,28 +312,63 @@ final class ServerConnectionHandler: ChannelInboundHandler, H2SessionDelegate {
     }
 
     func h2Data(stream id: Int32, bytes: UnsafeRawBufferPointer) {
-        guard let s = streams[id], let handler = s.handler, !s.finished else { return }
+        // The connection window reopens at once; per-stream windows and the buffer cap do the holding.
+        session.consumeConnection(count: bytes.count)
+        guard let s = streams[id], let handler = s.handler, !s.finished else {
+            session.consumeStream(id, count: bytes.count)
+            return
+        }
+        s.unconsumed += bytes.count
         s.deframer.append(bytes)
-        while true {
+        var failure: RPCError?
+        loop: while true {
             switch s.deframer.next() {
             case .needMore:
-                return
+                break loop
             case .message(let m):
                 s.requestCount += 1
                 if handler.takesSingleRequest {
                     if s.requestCount > 1 {
-                        return fail(s, RPCError(.internal, "more than one request message for a unary call"), reset: true)
+                        failure = RPCError(.internal, "more than one request message for a unary call")
+                        break loop
                     }
                     s.call?.singleRequest = m
                 } else {
+                    s.held += m.count + 5
                     s.call?.continuation?.yield(m)
                 }
             case .tooLarge(let n):
-                return fail(s, RPCError(.resourceExhausted, "request message of \(n) bytes exceeds the limit of \(config.maxReceiveMessageSize)"), reset: true)
+                failure = RPCError(.resourceExhausted, "request message of \(n) bytes exceeds the limit of \(config.maxReceiveMessageSize)")
+                break loop
             case .compressed:
-                return fail(s, RPCError(.internal, "compressed message without a grpc-encoding"), reset: true)
+                failure = RPCError(.internal, "compressed message without a grpc-encoding")
+                break loop
             }
         }
+        if failure == nil && buffered + s.deframer.pendingBytes + s.held - s.accounted > config.maxConnectionBuffer {
+            failure = RPCError(.resourceExhausted, "the connection holds more than \(config.maxConnectionBuffer) bytes of unread requests")
+        }
+        if let failure {
+            s.deframer.reset()
+            s.held = 0
+            fail(s, failure, reset: true)
+        }
+        settle(s)
+    }
+
+    /// Returns to the stream's window every byte not held in a queued message, and recounts the
+    /// connection's buffered bytes. A partial message never holds the window, so messages larger
+    /// than the window still arrive; complete unread messages do, so a slow handler slows its client.
+    private func settle(_ s: Stream) {
+        let keep = min(s.unconsumed, s.held)
+        let release = s.unconsumed - keep
+        if release > 0 {
+            session.consumeStream(s.id, count: release)
+            s.unconsumed = keep
+        }
+        let now = s.deframer.pendingBytes + s.held
+        buffered += now - s.accounted
+        s.accounted = now
     }
 
     func h2EndStream(stream id: Int32) {
@@ -319,6 +387,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, H2SessionDelegate {
 
     func h2StreamClosed(stream id: Int32, errorCode: UInt32) {
         guard let s = streams.removeValue(forKey: id) else { return }
+        buffered -= s.accounted
         abandon(s)
         closeIfDrained()
     }
@@ -400,6 +469,14 @@ final class ServerConnectionHandler: ChannelInboundHandler, H2SessionDelegate {
         finish(stream: s.id, message: nil, error: error, dropQueued: true)
         s.task?.cancel()
         s.call?.continuation?.finish(throwing: error)
+    }
+
+    /// The handler took a request message of `count` framed bytes: let the peer send more.
+    func consumed(stream id: Int32, count: Int) {
+        guard let s = streams[id] else { return }
+        s.held = max(0, s.held - count)
+        settle(s)
+        scheduleFlush()
     }
 
     func enqueue(stream id: Int32, framed: [UInt8], waiter: CheckedContinuation<Void, Error>) {
