@@ -30,8 +30,10 @@ public final class ClientCall<Request: ProtoMessage, Response: ProtoMessage>: Se
             }
             return conn
         }
+        // Dropping the response sequence (or the call) cancels the stream; no cycle through self.
+        let startedTask = started
         continuation.onTermination = { [weak sink] reason in
-            if case .cancelled = reason, let sink { Self.cancel(sink: sink, started: self.started) }
+            if case .cancelled = reason, let sink { Self.cancel(sink: sink, started: startedTask) }
         }
     }
 
@@ -126,7 +128,6 @@ final class StreamingSink<Response: ProtoMessage>: ClientStreamSink, @unchecked 
     let headers = OnceValue<Metadata>()
     let status = OnceValue<RPCError>()
     var onFinish: (@Sendable () -> Void)?
-    private var failed = false
 
     init(continuation: AsyncThrowingStream<Response, Error>.Continuation) {
         self.continuation = continuation
@@ -134,15 +135,10 @@ final class StreamingSink<Response: ProtoMessage>: ClientStreamSink, @unchecked 
 
     func receivedHeaders(_ metadata: Metadata) { headers.set(.success(metadata)) }
 
-    func receivedMessage(_ bytes: [UInt8]) {
-        guard !failed else { return }
-        do {
-            continuation.yield(try Response(serializedBytes: bytes))
-        } catch {
-            failed = true
-            continuation.finish(throwing: RPCError(.internal, "failed to decode response: \(error)"))
-            if let s = stream, let _ = s.sink as AnyObject? { cancelledEarly = true }
-        }
+    func receivedMessage(_ bytes: [UInt8]) -> Bool {
+        guard let m = try? Response(serializedBytes: bytes) else { return false }
+        continuation.yield(m)
+        return true
     }
 
     func finished(_ status: RPCError, trailers: Metadata) {
@@ -150,9 +146,7 @@ final class StreamingSink<Response: ProtoMessage>: ClientStreamSink, @unchecked 
         st.metadata = trailers
         headers.set(status.code == .ok ? .success(Metadata()) : .failure(st))
         self.status.set(.success(st))
-        if !failed {
-            if status.code == .ok { continuation.finish() } else { continuation.finish(throwing: st) }
-        }
+        if status.code == .ok { continuation.finish() } else { continuation.finish(throwing: st) }
         onFinish?()
         onFinish = nil
     }

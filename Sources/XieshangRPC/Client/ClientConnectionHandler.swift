@@ -26,6 +26,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, H2SessionDelegate {
         var localError: RPCError?
         var deadlineTimer: Scheduled<Void>?
         var waiters: [CheckedContinuation<Void, Error>] = []
+        var headerBytes = 0
 
         init(sink: ClientStreamSink, maxMessageSize: Int) {
             self.sink = sink
@@ -43,6 +44,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, H2SessionDelegate {
     private var keepaliveTask: RepeatedTask?
     private var awaitingPingAck: Scheduled<Void>?
     private static let highWater = 1 << 20
+    /// Largest response header or trailer block accepted.
+    private static let maxHeaderBytes = 64 << 10
     /// Body bytes one flush may produce; the rest waits for the socket to drain.
     private static let flushBudget = 1 << 20
     private var budget = flushBudget
@@ -197,7 +200,13 @@ final class ClientConnectionHandler: ChannelInboundHandler, H2SessionDelegate {
         for m in initial { s.outbound.append(m) }
         s.endRequested = end
         let id = session.submitHeaders(stream: 0, headers: h, body: true)
-        guard id > 0 else { return complete(s, error: RPCError(.unavailable, "could not open a stream to \(authority)")) }
+        guard id > 0 else {
+            // Out of stream IDs (or the session refused): retire this connection; the pool opens another.
+            goingAway = true
+            onUnusable?()
+            onUnusable = nil
+            return complete(s, error: RPCError(.unavailable, "could not open a stream to \(authority)"))
+        }
         s.id = id
         streams[id] = s
         scheduleFlush()
@@ -291,6 +300,11 @@ final class ClientConnectionHandler: ChannelInboundHandler, H2SessionDelegate {
 
     func h2Header(stream id: Int32, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> Bool {
         guard let s = streams[id] else { return true }
+        s.headerBytes += name.count + value.count + 32
+        if s.headerBytes > Self.maxHeaderBytes {
+            s.localError = RPCError(.resourceExhausted, "response headers exceed \(Self.maxHeaderBytes) bytes")
+            return false
+        }
         let n = String(decoding: name, as: UTF8.self)
         switch n {
         case ":status": s.httpStatus = String(decoding: value, as: UTF8.self)
@@ -307,7 +321,12 @@ final class ClientConnectionHandler: ChannelInboundHandler, H2SessionDelegate {
 
     func h2HeadersComplete(stream id: Int32, endStream: Bool) {
         guard let s = streams[id], !s.done else { return }
-        if !s.headersDone {
+        if s.headersDone {
+            // Trailers: the status is known, finish now rather than wait for the stream to close.
+            if endStream { finishOnStatus(s) }
+            return
+        }
+        do {
             s.headersDone = true
             if s.httpStatus != "200" {
                 if s.grpcStatus == nil {
@@ -322,6 +341,18 @@ final class ClientConnectionHandler: ChannelInboundHandler, H2SessionDelegate {
                 s.metadata = Metadata()
             }
             s.sink.receivedHeaders(s.metadata)
+            if endStream { finishOnStatus(s) }
+        }
+    }
+
+    /// The server's END_STREAM carried the status: complete the call, and stop our side if still open.
+    private func finishOnStatus(_ s: Stream) {
+        if s.deframer.pendingBytes > 0 && s.localError == nil && (s.grpcStatus ?? 0) == 0 {
+            s.localError = RPCError(.internal, "response ended inside a message")
+        }
+        complete(s)
+        if !s.endRequested {
+            session.reset(stream: s.id, code: UInt32(NGHTTP2_NO_ERROR.rawValue))
         }
     }
 
@@ -331,7 +362,10 @@ final class ClientConnectionHandler: ChannelInboundHandler, H2SessionDelegate {
         while true {
             switch s.deframer.next() {
             case .needMore: return
-            case .message(let m): s.sink.receivedMessage(m)
+            case .message(let m):
+                if !s.sink.receivedMessage(m) {
+                    return abort(s, code: UInt32(NGHTTP2_CANCEL.rawValue), error: RPCError(.internal, "failed to decode a response message"))
+                }
             case .tooLarge(let n):
                 return abort(s, code: UInt32(NGHTTP2_CANCEL.rawValue), error: RPCError(.resourceExhausted, "response message of \(n) bytes exceeds the limit of \(config.maxReceiveMessageSize)"))
             case .compressed:

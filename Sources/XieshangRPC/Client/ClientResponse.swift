@@ -21,9 +21,10 @@ final class UnarySink: ClientStreamSink, @unchecked Sendable {
 
     func receivedHeaders(_ metadata: Metadata) { headers = metadata }
 
-    func receivedMessage(_ bytes: [UInt8]) {
+    func receivedMessage(_ bytes: [UInt8]) -> Bool {
         count += 1
         if message == nil { message = bytes }
+        return true
     }
 
     func finished(_ status: RPCError, trailers: Metadata) {

@@ -2,7 +2,8 @@
 /// `finished` exactly once.
 protocol ClientStreamSink: AnyObject {
     func receivedHeaders(_ metadata: Metadata)
-    func receivedMessage(_ bytes: [UInt8])
+    /// Returns false when the message cannot be used (the call is then aborted with INTERNAL).
+    func receivedMessage(_ bytes: [UInt8]) -> Bool
     func finished(_ status: RPCError, trailers: Metadata)
     /// Set by the connection when the stream is created, so a cancel can find it.
     var stream: ClientConnectionHandler.Stream? { get set }

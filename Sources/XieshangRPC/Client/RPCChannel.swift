@@ -99,21 +99,29 @@ public final class RPCChannel: Sendable {
 
     private func connect() async throws -> ClientConnection {
         do {
-            let box = NIOLockedValueBox<ClientConnection?>(nil)
+            // The connection may become unusable (GOAWAY, close) before it is in the pool: both the
+            // signal and the append happen under the pool's lock, so neither can be lost.
+            let signal = PoolSignal()
             let conn = try await ClientConnection.connect(host: host, port: port, group: group, config: configuration) { [weak self] in
-                guard let self, let c = box.withLockedValue({ $0 }) else { return }
+                guard let self else { return }
                 self.state.withLockedValue { s in
-                    c.usable = false
-                    s.connections.removeAll { $0 === c }
+                    signal.dead = true
+                    if let c = signal.connection {
+                        c.usable = false
+                        s.connections.removeAll { $0 === c }
+                    }
                 }
             }
-            box.withLockedValue { $0 = conn }
-            state.withLockedValue { s in
+            let dead = state.withLockedValue { s -> Bool in
+                signal.connection = conn
+                s.connecting = nil
+                if signal.dead { return true }
                 s.connections.append(conn)
                 s.failures = 0
                 s.retryAt = nil
-                s.connecting = nil
+                return false
             }
+            if dead { throw RPCError(.unavailable, "connection to \(host):\(port) closed as it opened") }
             return conn
         } catch {
             state.withLockedValue { s in
@@ -132,6 +140,12 @@ public final class RPCChannel: Sendable {
         var r = 1.0
         for _ in 0..<max(n, 0) { r *= 1.6 }
         return r
+    }
+
+    /// What a connection's unusable-callback and `connect` share; touched only under the pool's lock.
+    private final class PoolSignal: @unchecked Sendable {
+        var dead = false
+        var connection: ClientConnection?
     }
 
     /// Ends the accounting of a call started with ``acquire(deadline:)``.

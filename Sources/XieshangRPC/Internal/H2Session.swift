@@ -70,7 +70,10 @@ final class H2Session {
             nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_FRAME_SIZE.rawValue), value: settings.maxFrameSize),
             nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE.rawValue), value: settings.maxHeaderListSize),
         ]
-        if !server { iv.removeFirst() }
+        if !server {
+            // Clients take no server push (and PUSH_PROMISE headers never reach a call).
+            iv[0] = nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_ENABLE_PUSH.rawValue), value: 0)
+        }
         nghttp2_submit_settings(raw, UInt8(NGHTTP2_FLAG_NONE.rawValue), &iv, iv.count)
         nghttp2_session_set_local_window_size(raw, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0, settings.connectionWindowSize)
     }
@@ -227,10 +230,12 @@ final class H2Session {
 
     private static func install(_ cbs: OpaquePointer?) {
         nghttp2_session_callbacks_set_on_begin_headers_callback(cbs) { _, frame, ud in
+            guard Int(frame!.pointee.hd.type) == Int(NGHTTP2_HEADERS.rawValue) else { return 0 }
             H2Session.me(ud).delegate.h2BeginHeaders(stream: frame!.pointee.hd.stream_id)
             return 0
         }
         nghttp2_session_callbacks_set_on_header_callback(cbs) { _, frame, name, nlen, value, vlen, _, ud in
+            guard Int(frame!.pointee.hd.type) == Int(NGHTTP2_HEADERS.rawValue) else { return 0 }
             let ok = H2Session.me(ud).delegate.h2Header(
                 stream: frame!.pointee.hd.stream_id,
                 name: UnsafeRawBufferPointer(start: name, count: nlen),
