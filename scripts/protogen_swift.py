@@ -349,8 +349,6 @@ def emit_bridge(w, model, full, m, swift):
             w("}")
         elif f.type == FD.TYPE_MESSAGE:
             w(f"if let v = self.{fld.name} {{ {c} = arena.message(v) }}")
-        elif f.type == FD.TYPE_STRING:
-            w(f"{c} = {to_c(model, f, 'self.' + fld.name)}")
         else:
             w(f"{c} = {to_c(model, f, 'self.' + fld.name)}")
     for f in pres:

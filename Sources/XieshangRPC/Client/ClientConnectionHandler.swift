@@ -152,11 +152,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, H2SessionDelegate {
     private func flush() {
         guard let context, !isClosed else { return }
         budget = Self.flushBudget
-        var out: ByteBuffer?
-        let ok = session.drainOutput { bytes in
-            if out == nil { out = context.channel.allocator.buffer(capacity: max(bytes.count, 1024)) }
-            out!.writeBytes(bytes)
-        }
+        let (out, ok) = session.drainOutput(allocator: context.channel.allocator)
         if let out { context.writeAndFlush(wrapOutboundOut(out), promise: nil) }
         if !ok { return close(RPCError(.internal, "HTTP/2 session failed")) }
         if budget <= 0 && context.channel.isWritable { unblock() }

@@ -1,4 +1,5 @@
 import CNGHTTP2
+import NIOCore
 
 /// What an nghttp2 session reports to the connection that owns it. All calls happen on the
 /// connection's event loop, from inside `receive` or `drainOutput`.
@@ -103,6 +104,16 @@ final class H2Session {
             if n == 0 { return true }
             append(UnsafeRawBufferPointer(start: p, count: n))
         }
+    }
+
+    /// Everything pending as one buffer (nil when nothing is), and whether the session is still sound.
+    func drainOutput(allocator: ByteBufferAllocator) -> (bytes: ByteBuffer?, ok: Bool) {
+        var out: ByteBuffer?
+        let ok = drainOutput { bytes in
+            if out == nil { out = allocator.buffer(capacity: max(bytes.count, 1024)) }
+            out!.writeBytes(bytes)
+        }
+        return (out, ok)
     }
 
     /// Whether the session still has anything to read or write.

@@ -63,9 +63,6 @@ enum MessageFramer {
     }
 
     static func frame<M: ProtoMessage>(_ m: M) -> [UInt8] {
-        if let c = m as? any ProtoCMessage {
-            return c.withSerializedBytes { frame($0) }
-        }
-        return m.serializedBytes().withUnsafeBytes { frame($0) }
+        m.withSerializedBytes { frame($0) }
     }
 }

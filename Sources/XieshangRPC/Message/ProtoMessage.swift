@@ -8,11 +8,17 @@ public protocol ProtoMessage: Sendable, Hashable {
     static var protoName: String { get }
     /// The message in protobuf wire format.
     func serializedBytes() -> [UInt8]
+    /// Hands the wire bytes to `body` (without a copy where the encoder allows).
+    func withSerializedBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R
     /// Decodes `bytes` (protobuf wire format); throws ``ProtoDecodingError`` when they are not this message.
     init(serializedBytes bytes: UnsafeRawBufferPointer) throws
 }
 
 extension ProtoMessage {
+    public func withSerializedBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try serializedBytes().withUnsafeBytes(body)
+    }
+
     /// Decodes a byte array (protobuf wire format).
     public init(serializedBytes bytes: [UInt8]) throws {
         self = try bytes.withUnsafeBytes { try Self(serializedBytes: $0) }

@@ -163,8 +163,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, H2SessionDelegate {
         // Called from nghttp2 callbacks too: finish the current drain, then write and close.
         context.eventLoop.execute { [weak self] in
             guard let self, let context = self.context, !self.closed else { return }
-            var out = context.channel.allocator.buffer(capacity: 256)
-            _ = self.session.drainOutput { out.writeBytes($0) }
+            let out = self.session.drainOutput(allocator: context.channel.allocator).bytes
+                ?? context.channel.allocator.buffer(capacity: 0)
             context.writeAndFlush(self.wrapOutboundOut(out)).whenComplete { [weak self] _ in self?.close() }
         }
     }
@@ -218,11 +218,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, H2SessionDelegate {
     private func flush() {
         guard let context, !closed else { return }
         budget = Self.flushBudget
-        var out: ByteBuffer?
-        let ok = session.drainOutput { bytes in
-            if out == nil { out = context.channel.allocator.buffer(capacity: max(bytes.count, 1024)) }
-            out!.writeBytes(bytes)
-        }
+        let (out, ok) = session.drainOutput(allocator: context.channel.allocator)
         if !ok || !session.isAlive {
             // Let the last frames (trailers, GOAWAY) reach the socket before closing.
             guard let out else { return close() }
@@ -275,7 +271,6 @@ final class ServerConnectionHandler: ChannelDuplexHandler, H2SessionDelegate {
             if endStream { h2EndStream(stream: id) }
             return
         }
-        if draining && id > 0 { /* nghttp2 refuses streams past GOAWAY itself */ }
         guard s.method == "POST" else {
             return reject(s, httpStatus: "405", code: .internal, message: "method \(s.method) not allowed")
         }
@@ -351,7 +346,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, H2SessionDelegate {
         if let failure {
             s.deframer.reset()
             s.held = 0
-            fail(s, failure, reset: true)
+            fail(s, failure)
         }
         settle(s)
     }
@@ -375,10 +370,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler, H2SessionDelegate {
         guard let s = streams[id], let handler = s.handler, !s.requestEnded, !s.finished else { return }
         s.requestEnded = true
         if s.deframer.pendingBytes > 0 {
-            return fail(s, RPCError(.internal, "request ended inside a message (\(s.deframer.pendingBytes) bytes left over)"), reset: false)
+            return fail(s, RPCError(.internal, "request ended inside a message (\(s.deframer.pendingBytes) bytes left over)"))
         }
         if handler.takesSingleRequest {
-            if s.requestCount == 0 { return fail(s, RPCError(.internal, "no request message for a unary call"), reset: false) }
+            if s.requestCount == 0 { return fail(s, RPCError(.internal, "no request message for a unary call")) }
             start(s)
         } else {
             s.call?.continuation?.finish()
@@ -457,15 +452,12 @@ final class ServerConnectionHandler: ChannelDuplexHandler, H2SessionDelegate {
 
     private func reject(_ s: Stream, httpStatus: String = "200", code: StatusCode, message: String, extra: [(String, [UInt8])] = []) {
         s.finished = true
-        var h: [(String, [UInt8])] = [(":status", Array(httpStatus.utf8)), ("content-type", Array("application/grpc".utf8))]
-        h.append(("grpc-status", Array(String(code.rawValue).utf8)))
-        h.append(("grpc-message", PercentEncoding.encode(message)))
-        h += extra
+        let h = responseHeaders(httpStatus: httpStatus, metadata: Metadata()) + statusHeaders(RPCError(code, message)) + extra
         session.submitHeaders(stream: s.id, headers: h, body: false)
         scheduleFlush()
     }
 
-    private func fail(_ s: Stream, _ error: RPCError, reset: Bool) {
+    private func fail(_ s: Stream, _ error: RPCError) {
         finish(stream: s.id, message: nil, error: error, dropQueued: true)
         s.task?.cancel()
         s.call?.continuation?.finish(throwing: error)
@@ -501,17 +493,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler, H2SessionDelegate {
         if dropQueued { s.outbound.removeAll() }
         if let message { s.outbound.append(message) }
         let err = error ?? RPCError(.ok)
-        var t: [(String, [UInt8])] = [("grpc-status", Array(String(err.code.rawValue).utf8))]
-        if !err.message.isEmpty { t.append(("grpc-message", PercentEncoding.encode(err.message))) }
-        let trailing = s.call?.context.trailingMetadata ?? Metadata()
-        t += trailing.wireHeaders()
-        t += err.metadata.wireHeaders()
+        let t = statusHeaders(err) + (s.call?.context.trailingMetadata ?? Metadata()).wireHeaders() + err.metadata.wireHeaders()
         if !s.headersSent && s.outbound.isEmpty {
             // Trailers-only response.
-            var h: [(String, [UInt8])] = [(":status", Array("200".utf8)), ("content-type", Array("application/grpc".utf8))]
-            h += (s.call?.context.initialMetadata ?? Metadata()).wireHeaders()
             s.headersSent = true
-            session.submitHeaders(stream: id, headers: h + t, body: false)
+            session.submitHeaders(stream: id, headers: responseHeaders(s) + t, body: false)
         } else {
             s.trailers = t
             sendHeadersOrResume(s)
@@ -525,12 +511,26 @@ final class ServerConnectionHandler: ChannelDuplexHandler, H2SessionDelegate {
     private func sendHeadersOrResume(_ s: Stream) {
         if !s.headersSent {
             s.headersSent = true
-            var h: [(String, [UInt8])] = [(":status", Array("200".utf8)), ("content-type", Array("application/grpc".utf8))]
-            h += (s.call?.context.initialMetadata ?? Metadata()).wireHeaders()
-            session.submitHeaders(stream: s.id, headers: h, body: true)
+            session.submitHeaders(stream: s.id, headers: responseHeaders(s), body: true)
         } else if s.deferred {
             s.deferred = false
             session.resume(stream: s.id)
         }
+    }
+
+    /// `:status`, `content-type` and the handler's initial metadata.
+    private func responseHeaders(_ s: Stream) -> [(String, [UInt8])] {
+        responseHeaders(httpStatus: "200", metadata: s.call?.context.initialMetadata ?? Metadata())
+    }
+
+    private func responseHeaders(httpStatus: String, metadata: Metadata) -> [(String, [UInt8])] {
+        [(":status", Array(httpStatus.utf8)), ("content-type", Array("application/grpc".utf8))] + metadata.wireHeaders()
+    }
+
+    /// `grpc-status` and, when there is one, the percent-encoded `grpc-message`.
+    private func statusHeaders(_ e: RPCError) -> [(String, [UInt8])] {
+        var t: [(String, [UInt8])] = [("grpc-status", Array(String(e.code.rawValue).utf8))]
+        if !e.message.isEmpty { t.append(("grpc-message", PercentEncoding.encode(e.message))) }
+        return t
     }
 }
