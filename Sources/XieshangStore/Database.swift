@@ -1,0 +1,132 @@
+import Foundation
+import NIOPosix
+
+/// A service's database: pooled connections on a dedicated thread pool, migrations, read and write
+/// transactions, and the event log every write can append to.
+public final class Database: Sendable {
+    /// The settings it was opened with.
+    public let configuration: DatabaseConfiguration
+    /// Wakes this process's Watch streams on commit.
+    public let notifier = EventNotifier()
+    private let readers: ConnectionPool
+    private let writers: ConnectionPool
+    private let threads: NIOThreadPool
+
+    /// Opens (and for SQLite creates) the database and checks it answers. Migrate before use.
+    public init(configuration: DatabaseConfiguration) throws {
+        self.configuration = configuration
+        let n = max(1, configuration.maxConnections)
+        switch configuration.engine {
+        case .sqlite(let path):
+            let dir = (path as NSString).deletingLastPathComponent
+            if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+            // The writer opens first so the file exists and is in WAL mode before readers attach.
+            let writer = try SQLiteConnection(path: path, readOnly: false)
+            let first = Box(writer)
+            writers = ConnectionPool(limit: 1) {
+                if let c = first.take() { return c }
+                return try SQLiteConnection(path: path, readOnly: false)
+            }
+            readers = ConnectionPool(limit: n) { try SQLiteConnection(path: path, readOnly: true) }
+            threads = NIOThreadPool(numberOfThreads: n + 1)
+        case .postgres(let conninfo, let schema):
+            let first = Box<SQLConnection>(try PostgresConnection(conninfo: conninfo, schema: schema))
+            let pool = ConnectionPool(limit: n) {
+                if let c = first.take() { return c }
+                return try PostgresConnection(conninfo: conninfo, schema: schema)
+            }
+            readers = pool
+            writers = pool
+            threads = NIOThreadPool(numberOfThreads: n)
+        }
+        threads.start()
+    }
+
+    /// The engine.
+    public var dialect: SQLDialect { configuration.dialect }
+
+    /// Runs `body` with a connection outside any explicit transaction (each statement commits alone).
+    public func read<T: Sendable>(_ body: @escaping @Sendable (SQLConnection) throws -> T) async throws -> T {
+        let readers = self.readers
+        return try await threads.runIfActive { try readers.withConnection(body) }
+    }
+
+    /// Runs `body` in a write transaction; commits when it returns, rolls back when it throws.
+    /// Events it emits are appended just before the commit. Conflicts with concurrent writers are
+    /// retried (the body must be safe to run again).
+    @discardableResult
+    public func write<T: Sendable>(_ body: @escaping @Sendable (Transaction) throws -> T) async throws -> T {
+        let writers = self.writers
+        let notifier = self.notifier
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                let (value, head) = try await threads.runIfActive {
+                    try writers.withConnection { conn in try Self.transaction(conn, body) }
+                }
+                if let head { notifier.publish(head) }
+                return value
+            } catch let e as StoreError where e.isRetryable && attempt < 8 {
+                try await Task.sleep(nanoseconds: UInt64.random(in: 1_000_000...(5_000_000 << UInt64(min(attempt, 4)))))
+            }
+        }
+    }
+
+    private static func transaction<T>(_ conn: SQLConnection, _ body: (Transaction) throws -> T) throws -> (T, Int64?) {
+        try conn.executeScript(conn.dialect == .sqlite ? "BEGIN IMMEDIATE" : "BEGIN")
+        do {
+            let tx = Transaction(connection: conn, nowMilliseconds: Clock.nowMilliseconds())
+            let value = try body(tx)
+            var head: Int64?
+            if !tx.pending.isEmpty { head = try EventLog.append(tx.pending, on: conn) }
+            try conn.executeScript("COMMIT")
+            return (value, head)
+        } catch {
+            if conn.isHealthy { try? conn.executeScript("ROLLBACK") }
+            throw error
+        }
+    }
+
+    /// Applies the event log's migrations and then `migrations` of `component` that are not yet
+    /// applied, each in its own transaction, one process at a time.
+    public func migrate(component: String, _ migrations: [Migration]) async throws {
+        let writers = self.writers
+        try await threads.runIfActive {
+            try writers.withConnection { conn in
+                try Migrator(connection: conn).run([("eventlog", EventLog.migrations), (component, migrations)])
+            }
+        }
+        let head = try await read { try EventLog.head(on: $0) }
+        notifier.publish(head)
+    }
+
+    /// Closes idle connections and stops the thread pool.
+    public func close() async {
+        readers.close()
+        writers.close()
+        try? await threads.shutdownGracefully()
+    }
+}
+
+/// Milliseconds since 1970 on the wall clock.
+public enum Clock {
+    /// Now, in milliseconds since 1970, UTC.
+    public static func nowMilliseconds() -> Int64 {
+        Int64((Date().timeIntervalSince1970 * 1000).rounded())
+    }
+}
+
+/// Hands a value over once (the connection opened to check the database is the pool's first).
+final class Box<T>: @unchecked Sendable {
+    private var value: T?
+    private let lock = NSLock()
+    init(_ value: T) { self.value = value }
+    func take() -> T? {
+        lock.lock()
+        defer { lock.unlock() }
+        let v = value
+        value = nil
+        return v
+    }
+}

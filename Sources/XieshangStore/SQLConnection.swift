@@ -1,0 +1,36 @@
+/// One open connection; used by one thread at a time (the pool guarantees it).
+public protocol SQLConnection: AnyObject {
+    /// Which engine this is.
+    var dialect: SQLDialect { get }
+
+    /// Runs a statement with `?` placeholders and returns its rows (empty for statements without any).
+    func query(_ sql: String, _ binds: [SQLValue]) throws -> [SQLRow]
+
+    /// Runs a statement with `?` placeholders and returns how many rows it changed.
+    @discardableResult
+    func execute(_ sql: String, _ binds: [SQLValue]) throws -> Int
+
+    /// Runs several `;`-separated statements without parameters (migrations, transaction control).
+    func executeScript(_ sql: String) throws
+
+    /// Whether the connection is still usable; a broken one is dropped from the pool.
+    var isHealthy: Bool { get }
+}
+
+extension SQLConnection {
+    /// `query` with variadic binds.
+    public func query(_ sql: String, _ binds: SQLBindable...) throws -> [SQLRow] {
+        try query(sql, binds.map(\.sqlValue))
+    }
+
+    /// `execute` with variadic binds.
+    @discardableResult
+    public func execute(_ sql: String, _ binds: SQLBindable...) throws -> Int {
+        try execute(sql, binds.map(\.sqlValue))
+    }
+
+    /// The first row of a query, if any.
+    public func queryOne(_ sql: String, _ binds: [SQLValue]) throws -> SQLRow? {
+        try query(sql, binds).first
+    }
+}
