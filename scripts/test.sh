@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: generated-code freshness, Swift tests, and the Python conformance suite
-# (grpcio peers, malformed input). Prerequisites come from scripts/setup.sh.
+# (grpcio peers, malformed input), with every store test on SQLite and on a real PostgreSQL server
+# that scripts/pg-server.sh starts. Prerequisites come from scripts/setup.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +10,11 @@ bash scripts/check-protos.sh
 
 echo "== swift build"
 swift build --build-tests
+
+echo "== postgresql (throwaway server for the store and service tests)"
+XIESHANG_TEST_POSTGRES_URL=$(bash scripts/pg-server.sh start)
+export XIESHANG_TEST_POSTGRES_URL XIESHANG_REQUIRE_POSTGRES=1
+echo "$XIESHANG_TEST_POSTGRES_URL"
 
 echo "== swift test"
 log=$(mktemp)
