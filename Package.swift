@@ -49,6 +49,14 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
+        .target(name: "XieshangKit", dependencies: ["XieshangAPI", "XieshangRPC", "XieshangStore"]),
+        .target(
+            name: "XieshangDirectory",
+            dependencies: [
+                "XieshangAPI", "XieshangRPC", "XieshangStore", "XieshangKit", "CSodium",
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .target(name: "XieshangInterop", dependencies: ["XieshangAPI", "XieshangRPC"]),
         .executableTarget(
             name: "xieshang",
@@ -60,6 +68,10 @@ let package = Package(
         .testTarget(name: "XieshangRPCTests", dependencies: ["XieshangRPC", "XieshangAPI", "XieshangInterop"]),
         .testTarget(name: "XieshangAPITests", dependencies: ["XieshangAPI", "XieshangRPC"]),
         .testTarget(name: "XieshangStoreTests", dependencies: ["XieshangStore"]),
+        .testTarget(
+            name: "XieshangDirectoryTests",
+            dependencies: ["XieshangDirectory", "XieshangKit", "XieshangStore", "XieshangAPI", "XieshangRPC"]
+        ),
     ],
     swiftLanguageModes: [.v5]
 )

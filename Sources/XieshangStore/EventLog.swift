@@ -53,13 +53,17 @@ public enum EventLog {
         return last
     }
 
-    /// Events after `cursor` in sequence order, at most `limit`; only `committees` when given, only
-    /// `kinds` when non-empty.
+    /// Events after `cursor` (and up to `upTo`, when given) in sequence order, at most `limit`;
+    /// only `committees` when given, only `kinds` when non-empty.
     public static func read(
-        on conn: SQLConnection, after cursor: Int64, committees: [Int64]?, kinds: [String], limit: Int
+        on conn: SQLConnection, after cursor: Int64, upTo: Int64? = nil, committees: [Int64]?, kinds: [String], limit: Int
     ) throws -> [EventRecord] {
         var sql = "SELECT * FROM events WHERE seq > ?"
         var binds: [SQLValue] = [.integer(cursor)]
+        if let upTo {
+            sql += " AND seq <= ?"
+            binds.append(.integer(upTo))
+        }
         if let committees {
             if committees.isEmpty { return [] }
             sql += " AND committee_id IN (" + committees.map { _ in "?" }.joined(separator: ", ") + ")"

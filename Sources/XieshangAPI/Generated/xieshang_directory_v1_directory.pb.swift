@@ -1868,6 +1868,8 @@ public struct Xieshang_Directory_V1_CalendarYear: ProtoMessage {
     public var holidays: [String] = []
     public var workdays: [String] = []
     public var version: Int64 = 0
+    public var id: Int64 = 0
+    public var committeeId: Int64 = 0
 
     /// A message with every field at its default.
     public init() {}
@@ -1891,6 +1893,8 @@ extension Xieshang_Directory_V1_CalendarYear: ProtoCMessage {
             p.pointee.n_workdays = self.workdays.count
         }
         p.pointee.version = self.version
+        p.pointee.id = self.id
+        p.pointee.committee_id = self.committeeId
     }
 
     public init(c p: UnsafePointer<CStruct>) throws {
@@ -1899,6 +1903,8 @@ extension Xieshang_Directory_V1_CalendarYear: ProtoCMessage {
         self.holidays = try ProtoC.array(p.pointee.holidays, p.pointee.n_holidays) { try ProtoC.string($0, field: "holidays") }
         self.workdays = try ProtoC.array(p.pointee.workdays, p.pointee.n_workdays) { try ProtoC.string($0, field: "workdays") }
         self.version = p.pointee.version
+        self.id = p.pointee.id
+        self.committeeId = p.pointee.committee_id
     }
 }
 

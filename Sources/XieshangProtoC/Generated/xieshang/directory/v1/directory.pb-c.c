@@ -5900,7 +5900,7 @@ const ProtobufCMessageDescriptor xieshang__directory__v1__resolve_token_request_
   (ProtobufCMessageInit) xieshang__directory__v1__resolve_token_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor xieshang__directory__v1__calendar_year__field_descriptors[4] =
+static const ProtobufCFieldDescriptor xieshang__directory__v1__calendar_year__field_descriptors[6] =
 {
   {
     "year",
@@ -5950,9 +5950,35 @@ static const ProtobufCFieldDescriptor xieshang__directory__v1__calendar_year__fi
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "id",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Xieshang__Directory__V1__CalendarYear, id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "committee_id",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Xieshang__Directory__V1__CalendarYear, committee_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned xieshang__directory__v1__calendar_year__field_indices_by_name[] = {
+  5,   /* field[5] = committee_id */
   1,   /* field[1] = holidays */
+  4,   /* field[4] = id */
   3,   /* field[3] = version */
   2,   /* field[2] = workdays */
   0,   /* field[0] = year */
@@ -5960,7 +5986,7 @@ static const unsigned xieshang__directory__v1__calendar_year__field_indices_by_n
 static const ProtobufCIntRange xieshang__directory__v1__calendar_year__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor xieshang__directory__v1__calendar_year__descriptor =
 {
@@ -5970,7 +5996,7 @@ const ProtobufCMessageDescriptor xieshang__directory__v1__calendar_year__descrip
   "Xieshang__Directory__V1__CalendarYear",
   "xieshang.directory.v1",
   sizeof(Xieshang__Directory__V1__CalendarYear),
-  4,
+  6,
   xieshang__directory__v1__calendar_year__field_descriptors,
   xieshang__directory__v1__calendar_year__field_indices_by_name,
   1,  xieshang__directory__v1__calendar_year__number_ranges,

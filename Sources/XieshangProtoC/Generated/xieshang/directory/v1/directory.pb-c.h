@@ -942,10 +942,12 @@ struct  Xieshang__Directory__V1__CalendarYear
   size_t n_workdays;
   char **workdays;
   int64_t version;
+  int64_t id;
+  int64_t committee_id;
 };
 #define XIESHANG__DIRECTORY__V1__CALENDAR_YEAR__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&xieshang__directory__v1__calendar_year__descriptor) \
-    , 0, 0,NULL, 0,NULL, 0 }
+    , 0, 0,NULL, 0,NULL, 0, 0, 0 }
 
 
 struct  Xieshang__Directory__V1__GetCalendarYearRequest

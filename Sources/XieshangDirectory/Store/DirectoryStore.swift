@@ -1,0 +1,126 @@
+import XieshangAPI
+import XieshangKit
+import XieshangStore
+
+/// The directory's persistence: every read and write of its tables, always within one committee.
+/// Handlers call it and never see SQL or know which engine is underneath.
+public struct DirectoryStore: Sendable {
+    /// The database (SQLite file or PostgreSQL schema).
+    public let database: Database
+
+    /// A store over `database`; call ``migrate()`` before use.
+    public init(database: Database) {
+        self.database = database
+    }
+
+    /// Brings the tables up to date.
+    public func migrate() async throws {
+        try await database.migrate(component: "directory", DirectoryMigrations.all)
+    }
+
+    // MARK: Generic records
+
+    /// Stores a new record of `committee` after `check` (reference checks) passes in the same transaction.
+    public func create<E: StoredEntity & Validatable>(
+        _ record: E, committee: Int64, actor: Actor,
+        check: @escaping @Sendable (E, SQLConnection) throws -> Void = { _, _ in }
+    ) async throws -> E {
+        var r = try Self.validated(record)
+        r.committeeId = committee
+        let ready = r
+        return try await database.write { tx in
+            try check(ready, tx.connection)
+            return try EntityTable<E>().insert(ready, in: tx, actor: actor)
+        }
+    }
+
+    /// Replaces a record of `committee` at the version the caller read.
+    public func update<E: StoredEntity & Validatable>(
+        _ record: E, committee: Int64, actor: Actor,
+        check: @escaping @Sendable (E, E, SQLConnection) throws -> Void = { _, _, _ in }
+    ) async throws -> E {
+        guard record.id > 0 else { throw DomainError.invalid(field: "id", message: "required") }
+        guard record.version > 0 else { throw DomainError.invalid(field: "version", message: "required: the version you read") }
+        var r = try Self.validated(record)
+        r.committeeId = committee
+        let ready = r
+        return try await database.write { tx in
+            let current = try EntityTable<E>().get(ready.id, committee: committee, on: tx.connection)
+            try check(current, ready, tx.connection)
+            return try EntityTable<E>().update(ready, in: tx, actor: actor)
+        }
+    }
+
+    /// A record of `committee`; NOT_FOUND otherwise.
+    public func get<E: StoredEntity>(_ type: E.Type, id: Int64, committee: Int64) async throws -> E {
+        try await database.read { try EntityTable<E>().get(id, committee: committee, on: $0) }
+    }
+
+    /// A page of `committee`'s records matching `filter`.
+    public func list<E: StoredEntity>(_ type: E.Type, committee: Int64, filter: SQLFilter, page: PageRequest) async throws -> Page<E> {
+        try await database.read { try EntityTable<E>().list(committee: committee, where: filter, page: page, on: $0) }
+    }
+
+    /// Every record of `committee` matching `filter`.
+    public func all<E: StoredEntity>(_ type: E.Type, committee: Int64, filter: SQLFilter = SQLFilter()) async throws -> [E] {
+        try await database.read { try EntityTable<E>().all(committee: committee, where: filter, on: $0) }
+    }
+
+    static func validated<E: Validatable>(_ r: E) throws -> E {
+        do { return try r.validated() } catch let f as ValidationFailure {
+            throw DomainError.invalid(field: f.field, message: f.message)
+        }
+    }
+
+    // MARK: Committees
+
+    /// Creates a committee (its own tenant).
+    public func createCommittee(_ committee: Xieshang_Directory_V1_Committee, actor: Actor) async throws -> Xieshang_Directory_V1_Committee {
+        let c = try Self.validated(committee)
+        return try await database.write { tx in
+            if c.parentId != 0 {
+                guard let parent = try EntityTable<Xieshang_Directory_V1_Committee>().find(c.parentId, committee: c.parentId, on: tx.connection),
+                      parent.level == .prefecture else {
+                    throw DomainError.invalid(field: "parent_id", message: "no prefecture committee \(c.parentId)")
+                }
+            }
+            let stored = try EntityTable<Xieshang_Directory_V1_Committee>().insert(c, in: tx, actor: actor)
+            try tx.execute("UPDATE committees SET committee_id = id WHERE id = ?", [.integer(stored.id)])
+            return stored
+        }
+    }
+
+    /// A committee and, for a prefecture, its counties.
+    public func committees(visibleTo committee: Int64, page: PageRequest, query: String) async throws -> Page<Xieshang_Directory_V1_Committee> {
+        try await database.read { conn in
+            var filter = SQLFilter()
+            filter.add("(id = ? OR parent_id = ?)", .integer(committee), .integer(committee))
+            filter.contains(["name", "code"], query)
+            let rows = try conn.query(
+                "SELECT id, body, version FROM committees WHERE 1 = 1\(filter.sqlClause) AND id > ? ORDER BY id LIMIT ?",
+                filter.binds + [.integer(page.afterID), .integer(Int64(page.size + 1))])
+            var items = try rows.prefix(page.size).map { r -> Xieshang_Directory_V1_Committee in
+                var c = try Xieshang_Directory_V1_Committee(serializedBytes: r.blob("body"))
+                c.id = r.int("id")
+                c.version = r.int("version")
+                return c
+            }
+            let more = rows.count > page.size
+            if items.count > page.size { items.removeLast() }
+            return Page(items: items, nextToken: more ? PageRequest.token(after: items.last?.id ?? 0) : "", total: items.count)
+        }
+    }
+
+    /// Whether `child` is `committee` itself or one of its counties.
+    public func committee(_ committee: Int64, oversees child: Int64) async throws -> Bool {
+        if committee == child { return true }
+        return try await database.read {
+            try !$0.query("SELECT 1 AS x FROM committees WHERE id = ? AND parent_id = ?", [.integer(child), .integer(committee)]).isEmpty
+        }
+    }
+}
+
+extension SQLFilter {
+    /// The clauses as ` AND …` (empty when none).
+    var sqlClause: String { clauses.isEmpty ? "" : " AND " + clauses.joined(separator: " AND ") }
+}
