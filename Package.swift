@@ -61,7 +61,7 @@ let package = Package(
         .executableTarget(
             name: "xieshang",
             dependencies: [
-                "XieshangAPI", "XieshangRPC", "XieshangInterop",
+                "XieshangAPI", "XieshangRPC", "XieshangInterop", "XieshangStore", "XieshangDirectory",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,0 +1,61 @@
+import ArgumentParser
+import Foundation
+import XieshangDirectory
+import XieshangStore
+
+/// Settings shared by the service commands. Every flag has an `XIESHANG_*` environment variable;
+/// a flag wins over the environment, the environment over the default. This is the only place the
+/// environment is read.
+struct ServiceOptions: ParsableArguments {
+    @Option(help: "Address to bind (env XIESHANG_HOST, default 127.0.0.1).")
+    var host: String?
+
+    @Option(help: "Port to listen on; 0 picks one (env XIESHANG_PORT, default per service).")
+    var port: Int?
+
+    @Option(name: .customLong("data-dir"), help: "Folder for SQLite files (env XIESHANG_DATA_DIR, default ./data).")
+    var dataDirectory: String?
+
+    @Option(name: .customLong("database-url"),
+            help: "postgres://… to use PostgreSQL (one schema per service), sqlite:PATH for a file; empty = the data folder (env XIESHANG_DATABASE_URL).")
+    var databaseURL: String?
+
+    @Option(name: .customLong("db-connections"), help: "Most database connections (env XIESHANG_DB_CONNECTIONS, default 8).")
+    var connections: Int?
+
+    @Option(name: .customLong("password-hashing"),
+            help: "interactive (default) or minimal; minimal is for tests only (env XIESHANG_PASSWORD_HASHING).")
+    var passwordHashing: String?
+
+    @Option(help: "Event-loop threads (env XIESHANG_THREADS, default one per core).")
+    var threads: Int?
+
+    private static var env: [String: String] { ProcessInfo.processInfo.environment }
+
+    func resolvedHost() -> String { host ?? Self.env["XIESHANG_HOST"] ?? "127.0.0.1" }
+
+    func resolvedPort(default value: Int) throws -> Int {
+        if let port { return port }
+        guard let raw = Self.env["XIESHANG_PORT"] else { return value }
+        guard let p = Int(raw), (0...65535).contains(p) else { throw ValidationError("XIESHANG_PORT '\(raw)' is not a port") }
+        return p
+    }
+
+    func resolvedThreads() -> Int? { threads ?? Self.env["XIESHANG_THREADS"].flatMap(Int.init) }
+
+    func database(service: String) throws -> DatabaseConfiguration {
+        let url = databaseURL ?? Self.env["XIESHANG_DATABASE_URL"] ?? ""
+        let dir = dataDirectory ?? Self.env["XIESHANG_DATA_DIR"] ?? "./data"
+        var config = try DatabaseConfiguration.parse(url: url, service: service, dataDirectory: dir)
+        if let n = connections ?? Self.env["XIESHANG_DB_CONNECTIONS"].flatMap(Int.init) { config.maxConnections = n }
+        return config
+    }
+
+    func secretsStrength() throws -> Secrets.Strength {
+        switch passwordHashing ?? Self.env["XIESHANG_PASSWORD_HASHING"] ?? "interactive" {
+        case "interactive": return .interactive
+        case "minimal": return .minimal
+        case let other: throw ValidationError("password hashing '\(other)' is not interactive or minimal")
+        }
+    }
+}
