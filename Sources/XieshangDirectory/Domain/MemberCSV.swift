@@ -45,11 +45,13 @@ public enum MemberCSV {
             m.unitId = r.reference("unit", names.units, kind: "单位")
             m.status = r.choice("status", ["": .active, "在任": .active, "现任": .active, "active": .active,
                                            "退出": .retired, "离任": .retired, "retired": .retired])
-            if r.issues.isEmpty {
-                do { m = try m.validated() } catch let f as ValidationFailure {
-                    r.issues.append(RowIssue(row: row.line, column: sheet.header(forField: f.field), message: f.message))
-                } catch {}
-            }
+            // Rules the cells passed are still checked, so one pass reports every problem it can.
+            do { m = try m.validated() } catch let f as ValidationFailure {
+                let column = sheet.header(forField: f.field)
+                if !r.issues.contains(where: { $0.column == column }) {
+                    r.issues.append(RowIssue(row: row.line, column: column, message: f.message))
+                }
+            } catch {}
             if r.issues.isEmpty, let first = codes[m.code] {
                 r.issues.append(RowIssue(row: row.line, column: sheet.header(for: "code"), message: "编号 \(m.code) also on line \(first)"))
             }
