@@ -20,6 +20,10 @@ struct ServiceOptions: ParsableArguments {
             help: "postgres://… to use PostgreSQL (one schema per service), sqlite:PATH for a file; empty = the data folder (env XIESHANG_DATABASE_URL).")
     var databaseURL: String?
 
+    @Option(name: .customLong("database-schema"),
+            help: "PostgreSQL schema (env XIESHANG_DATABASE_SCHEMA, default: the service's name).")
+    var databaseSchema: String?
+
     @Option(name: .customLong("db-connections"), help: "Most database connections (env XIESHANG_DB_CONNECTIONS, default 8).")
     var connections: Int?
 
@@ -48,6 +52,10 @@ struct ServiceOptions: ParsableArguments {
         let dir = dataDirectory ?? Self.env["XIESHANG_DATA_DIR"] ?? "./data"
         var config = try DatabaseConfiguration.parse(url: url, service: service, dataDirectory: dir)
         if let n = connections ?? Self.env["XIESHANG_DB_CONNECTIONS"].flatMap(Int.init) { config.maxConnections = n }
+        if case .postgres(let conninfo, _) = config.engine,
+           let schema = databaseSchema ?? Self.env["XIESHANG_DATABASE_SCHEMA"], !schema.isEmpty {
+            config.engine = .postgres(conninfo: conninfo, schema: schema)
+        }
         return config
     }
 

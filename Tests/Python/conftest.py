@@ -72,6 +72,9 @@ PROTO_FILES = (
     "grpc/testing/messages.proto",
     "grpc/testing/test.proto",
     "xieshang/testing/v1/kinds.proto",
+    "xieshang/common/v1/principal.proto",
+    "xieshang/events/v1/events.proto",
+    "xieshang/directory/v1/directory.proto",
 )
 
 GEN_ENV = "XIESHANG_PY_GEN_DIR"
@@ -121,7 +124,9 @@ def _run_protoc(out: Path) -> None:
         raise RuntimeError(f"grpc_tools.protoc failed with exit code {rc}: {' '.join(args)}")
     # Regular packages for the generated tree (grpc/ itself gets none: it is
     # grafted onto the real grpc package instead).
-    for pkg in ("grpc/testing", "xieshang", "xieshang/testing", "xieshang/testing/v1"):
+    for pkg in ("grpc/testing", "xieshang", "xieshang/testing", "xieshang/testing/v1", "xieshang/common",
+                "xieshang/common/v1", "xieshang/events", "xieshang/events/v1", "xieshang/directory",
+                "xieshang/directory/v1"):
         (out / pkg / "__init__.py").touch()
     (out / _MARKER).write_text(_protos_fingerprint() + "\n")
 
