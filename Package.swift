@@ -65,6 +65,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(
+            name: "xieshang-bench",
+            dependencies: [
+                "XieshangAPI", "XieshangRPC", "XieshangKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .testTarget(name: "XieshangRPCTests", dependencies: ["XieshangRPC", "XieshangAPI", "XieshangInterop"]),
         .testTarget(name: "XieshangAPITests", dependencies: ["XieshangAPI", "XieshangRPC"]),
         .testTarget(name: "XieshangStoreTests", dependencies: ["XieshangStore"]),

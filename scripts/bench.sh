@@ -1,8 +1,19 @@
 #!/usr/bin/env bash
 # Benchmarks (not part of the tests): builds release binaries and the grpc-swift-2 peer,
 # then runs each benchmark, writing BENCHMARKS.md.
+#   scripts/bench.sh            everything
+#   scripts/bench.sh rpc        the RPC transport against grpcio and grpc-swift-2
+#   scripts/bench.sh directory  directory lookups and listings on SQLite and PostgreSQL
 set -euo pipefail
 cd "$(dirname "$0")/.."
+what=${1:-all}
+[ $# -gt 0 ] && shift
 swift build -c release --product xieshang
-swift build -c release --package-path Benchmarks/GRPCSwiftPeer
-python3 scripts/bench_rpc.py "$@"
+swift build -c release --product xieshang-bench
+if [ "$what" = all ] || [ "$what" = rpc ]; then
+  swift build -c release --package-path Benchmarks/GRPCSwiftPeer
+  python3 scripts/bench_rpc.py "$@"
+fi
+if [ "$what" = all ] || [ "$what" = directory ]; then
+  python3 scripts/bench_directory.py "$@"
+fi

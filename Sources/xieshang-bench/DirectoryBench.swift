@@ -1,0 +1,100 @@
+import ArgumentParser
+import Foundation
+import XieshangAPI
+import XieshangKit
+import XieshangRPC
+
+/// `xieshang-bench directory`: a closed-loop load of member lookups or filtered listings against a
+/// running directory service, from `--concurrency` callers; prints one JSON line of results.
+@main
+struct DirectoryBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "xieshang-bench",
+        abstract: "Load a running directory service with member lookups or filtered member listings.")
+
+    @Option(help: "The directory's port.") var port: Int
+    @Option(help: "get (GetMember by random id) or list (ListMembers by random sector or town, 20 a page).") var workload = "get"
+    @Option(help: "Concurrent callers.") var concurrency = 32
+    @Option(help: "Seconds to measure (after one second of warm-up).") var seconds = 10.0
+    @Option(help: "The committee to read (its admin is the caller).") var committee: Int64 = 2
+
+    func run() async throws {
+        guard workload == "get" || workload == "list" else { throw ValidationError("workload is get or list") }
+        let channel = RPCChannel(host: "127.0.0.1", port: port)
+        var p = Xieshang_Common_V1_Principal()
+        p.committeeId = committee
+        p.roles = [.committeeAdmin]
+        p.accountId = 1
+        let options = CallOptions(metadata: Caller.metadata(for: p), timeout: 30)
+        let client = Xieshang_Directory_V1_DirectoryServiceClient(channel: channel)
+
+        // The ids to draw from.
+        var ids: [Int64] = []
+        var request = Xieshang_Directory_V1_ListMembersRequest()
+        request.pageSize = 1000
+        repeat {
+            let page = try await client.listMembers(request, options: options)
+            ids += page.members.map(\.id)
+            request.pageToken = page.nextPageToken
+        } while !request.pageToken.isEmpty
+        let sectors = try await client.listSectors(Xieshang_Directory_V1_ListRequest(), options: options).sectors.map(\.id)
+        var towns = Xieshang_Directory_V1_ListAreasRequest()
+        towns.level = .town
+        let townIDs = try await client.listAreas(towns, options: options).areas.map(\.id)
+        guard !ids.isEmpty, !sectors.isEmpty else { throw ValidationError("committee \(committee) has no members; seed first") }
+
+        let warmEnd = Date().addingTimeInterval(1)
+        let end = warmEnd.addingTimeInterval(seconds)
+        let results = try await withThrowingTaskGroup(of: ([UInt64], Int).self) { group in
+            for worker in 0..<concurrency {
+                group.addTask {
+                    var rng = SystemRandomNumberGenerator()
+                    var latencies: [UInt64] = []
+                    latencies.reserveCapacity(200_000)
+                    var errors = 0
+                    var n = worker
+                    while true {
+                        let now = Date()
+                        if now >= end { break }
+                        let t0 = DispatchTime.now().uptimeNanoseconds
+                        do {
+                            if workload == "get" {
+                                var r = Xieshang_Directory_V1_GetRequest()
+                                r.id = ids.randomElement(using: &rng)!
+                                _ = try await client.getMember(r, options: options)
+                            } else {
+                                var r = Xieshang_Directory_V1_ListMembersRequest()
+                                r.pageSize = 20
+                                if n % 2 == 0 { r.sectorId = sectors.randomElement(using: &rng)! } else { r.townId = townIDs.randomElement(using: &rng) ?? 0 }
+                                _ = try await client.listMembers(r, options: options)
+                            }
+                        } catch {
+                            errors += 1
+                        }
+                        n += 1
+                        if now >= warmEnd { latencies.append(DispatchTime.now().uptimeNanoseconds - t0) }
+                    }
+                    return (latencies, errors)
+                }
+            }
+            var all: [UInt64] = []
+            var errors = 0
+            for try await (l, e) in group {
+                all += l
+                errors += e
+            }
+            return (all.sorted(), errors)
+        }
+        await channel.close()
+        let lat = results.0
+        func pct(_ p: Double) -> Double { lat.isEmpty ? 0 : Double(lat[min(lat.count - 1, Int(Double(lat.count) * p))]) / 1e6 }
+        let mean = lat.isEmpty ? 0 : Double(lat.reduce(0, +)) / Double(lat.count) / 1e6
+        let out: [String: Any] = [
+            "workload": workload, "concurrency": concurrency, "seconds": seconds, "requests": lat.count,
+            "rps": Double(lat.count) / seconds, "mean_ms": mean, "p50_ms": pct(0.5), "p90_ms": pct(0.9),
+            "p99_ms": pct(0.99), "max_ms": pct(1.0), "errors": results.1, "members": ids.count,
+        ]
+        let data = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
+        print(String(decoding: data, as: UTF8.self))
+    }
+}

@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""Directory benchmark: member lookups (GetMember) and filtered listings (ListMembers by sector or
+town, 20 a page) from 32 concurrent callers, on SQLite and on PostgreSQL, against the seeded demo
+prefecture. The service runs on core 0 with one event-loop thread; the load generator
+(xieshang-bench, our own client) on core 1. Writes the figures into BENCHMARKS.md between markers.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = ROOT / ".build" / "release"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, proc, timeout=30):
+    end = time.time() + timeout
+    while time.time() < end:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("server did not start")
+
+
+def run_engine(name, db_args, seconds, concurrency):
+    env = dict(os.environ, XIESHANG_PASSWORD_HASHING="minimal")
+    subprocess.run([BIN / "xieshang", "seed", *db_args], check=True, env=env, stdout=subprocess.DEVNULL)
+    port = free_port()
+    server = subprocess.Popen(["taskset", "-c", "0", BIN / "xieshang", "serve", "directory", "--port", str(port),
+                               "--threads", "1", *db_args], env=env, stdout=subprocess.DEVNULL)
+    try:
+        wait_port(port, server)
+        out = {}
+        for workload in ("get", "list"):
+            r = subprocess.run(["taskset", "-c", "1", BIN / "xieshang-bench", "--port", str(port), "--workload", workload,
+                                "--seconds", str(seconds), "--concurrency", str(concurrency)],
+                               check=True, capture_output=True, text=True)
+            out[workload] = json.loads(r.stdout.strip().splitlines()[-1])
+            if out[workload]["errors"]:
+                raise RuntimeError(f"{name}/{workload}: {out[workload]['errors']} calls failed")
+            print(f"{name:10s} {workload:4s} {out[workload]['rps']:10,.0f} req/s  p50 {out[workload]['p50_ms']:.2f} ms"
+                  f"  p99 {out[workload]['p99_ms']:.2f} ms", flush=True)
+        return out
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--seconds", type=float, default=10)
+    ap.add_argument("--concurrency", type=int, default=32)
+    ap.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
+    args = ap.parse_args()
+
+    results = {}
+    data = Path(tempfile.mkdtemp(prefix="xieshang-bench-dir-"))
+    try:
+        results["SQLite"] = run_engine("sqlite", ["--data-dir", str(data)], args.seconds, args.concurrency)
+    finally:
+        shutil.rmtree(data, True)
+    url = subprocess.run(["bash", str(ROOT / "scripts" / "pg-server.sh"), "start"], check=True, capture_output=True,
+                         text=True).stdout.strip()
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    results["PostgreSQL"] = run_engine("postgres", ["--database-url", url, "--database-schema", schema],
+                                       args.seconds, args.concurrency)
+    subprocess.run(["psql", url, "-qc", f'DROP SCHEMA "{schema}" CASCADE'], check=False, capture_output=True)
+
+    members = results["SQLite"]["get"]["members"]
+    lines = [
+        "<!-- directory-bench:start -->",
+        "## Directory: member lookups and filtered listings",
+        "",
+        f"`make bench` (`scripts/bench_directory.py`): the seeded demo prefecture (county committee 2, {members} active",
+        f"members), {args.concurrency} concurrent callers in a closed loop for {args.seconds:g} s after 1 s of warm-up.",
+        "Service on core 0 with one event-loop thread and 8 database connections; load generator (`xieshang-bench`) on core 1.",
+        "`get` = GetMember by a random id; `list` = ListMembers filtered by a random sector or town, 20 a page, with the total.",
+        "The PostgreSQL server is the throwaway test server (`scripts/pg-server.sh`: fsync off) on the same two cores.",
+        "",
+        "| engine | workload | req/s | mean ms | p50 ms | p90 ms | p99 ms | max ms |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for engine, rs in results.items():
+        for w, r in rs.items():
+            lines.append(f"| {engine} | {w} | {r['rps']:,.0f} | {r['mean_ms']:.2f} | {r['p50_ms']:.2f} | {r['p90_ms']:.2f} "
+                         f"| {r['p99_ms']:.2f} | {r['max_ms']:.2f} |")
+    lines.append("<!-- directory-bench:end -->")
+    block = "\n".join(lines)
+    out = Path(args.out)
+    text = out.read_text() if out.exists() else "# Benchmarks\n"
+    if "<!-- directory-bench:start -->" in text:
+        text = re.sub(r"<!-- directory-bench:start -->.*<!-- directory-bench:end -->", lambda _: block, text, flags=re.S)
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    out.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
