@@ -74,10 +74,11 @@ let package = Package(
         ),
         .testTarget(name: "XieshangRPCTests", dependencies: ["XieshangRPC", "XieshangAPI", "XieshangInterop"]),
         .testTarget(name: "XieshangAPITests", dependencies: ["XieshangAPI", "XieshangRPC"]),
-        .testTarget(name: "XieshangStoreTests", dependencies: ["XieshangStore"]),
+        .target(name: "XieshangTestSupport", dependencies: ["XieshangStore"], path: "Tests/XieshangTestSupport"),
+        .testTarget(name: "XieshangStoreTests", dependencies: ["XieshangStore", "XieshangTestSupport"]),
         .testTarget(
             name: "XieshangDirectoryTests",
-            dependencies: ["XieshangDirectory", "XieshangKit", "XieshangStore", "XieshangAPI", "XieshangRPC"]
+            dependencies: ["XieshangDirectory", "XieshangKit", "XieshangStore", "XieshangAPI", "XieshangRPC", "XieshangTestSupport"]
         ),
     ],
     swiftLanguageModes: [.v5]

@@ -4,6 +4,7 @@ import XieshangDirectory
 import XieshangKit
 import XieshangRPC
 import XieshangStore
+import XieshangTestSupport
 
 /// A directory service on loopback over one engine, with two committees and a client per role.
 final class DirectoryHarness {

@@ -1,5 +1,6 @@
 import XCTest
 import XieshangStore
+import XieshangTestSupport
 
 final class DatabaseTests: XCTestCase {
     static let table = [Migration(version: 1, name: "things", script: """

@@ -1,5 +1,6 @@
 import XCTest
 import XieshangStore
+import XieshangTestSupport
 
 final class EventLogTests: XCTestCase {
     func testEventsAreNumberedInOrderAndFilteredByCommitteeAndKind() async throws {

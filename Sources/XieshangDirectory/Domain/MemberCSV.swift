@@ -12,7 +12,7 @@ public enum MemberCSV {
     ]
 
     /// The rows of a file as members (ids resolved through `names`), or every row error found.
-    public static func read(_ csv: [UInt8], names: DirectoryNames) -> (members: [(line: Int, member: Xieshang_Directory_V1_Member)], errors: [RowIssue]) {
+    public static func read(_ csv: [UInt8], names: DirectoryNames) -> ([(line: Int, record: Xieshang_Directory_V1_Member)], [RowIssue]) {
         let sheet: CSVSheet
         switch CSVSheet.open(csv, columns: columns, required: ["code", "name", "sector"]) {
         case .failure(let issue): return ([], [issue])

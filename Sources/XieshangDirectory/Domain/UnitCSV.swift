@@ -26,7 +26,7 @@ public enum UnitCSV {
     }
 
     /// The units of a file (in first-seen order, with the line each starts on), or every row error.
-    public static func read(_ csv: [UInt8], names: DirectoryNames) -> (units: [(line: Int, unit: Xieshang_Directory_V1_Unit)], errors: [RowIssue]) {
+    public static func read(_ csv: [UInt8], names: DirectoryNames) -> ([(line: Int, record: Xieshang_Directory_V1_Unit)], [RowIssue]) {
         let sheet: CSVSheet
         switch CSVSheet.open(csv, columns: columns, required: ["name", "kind"]) {
         case .failure(let issue): return ([], [issue])
@@ -66,7 +66,7 @@ public enum UnitCSV {
                 issues += r.issues
             }
         }
-        return (order.compactMap { units[$0] }.map { (line: $0.0, unit: $0.1) }, issues)
+        return (order.compactMap { units[$0] }.map { (line: $0.0, record: $0.1) }, issues)
     }
 
     /// The units as a file with Chinese headers, a row per contact (one row for a unit without any).

@@ -38,64 +38,49 @@ extension DirectoryStore {
     /// Imports a member file: every row is checked first; any error stores nothing. Existing
     /// members (by code) are updated when `updateExisting`, else reported.
     public func importMembers(_ csv: [UInt8], committee: Int64, actor: Actor, dryRun: Bool, updateExisting: Bool) async throws -> ImportOutcome {
-        try await Self.dryRunnable { try await database.write { tx in
-            let names = try Self.names(committee: committee, on: tx.connection)
-            let (rows, errors) = MemberCSV.read(csv, names: names)
-            var outcome = ImportOutcome(errors: errors)
-            let table = EntityTable<Xieshang_Directory_V1_Member>()
-            var plan: [(Xieshang_Directory_V1_Member?, Xieshang_Directory_V1_Member)] = []
-            for (line, var m) in rows {
-                m.committeeId = committee
-                var byCode = SQLFilter()
-                byCode.add("code = ?", .text(m.code))
-                let existing = try table.first(committee: committee, where: byCode, on: tx.connection)
-                if existing != nil && !updateExisting {
-                    outcome.errors.append(RowIssue(row: line, column: "编号", message: "member \(m.code) already exists"))
-                    continue
-                }
-                plan.append((existing, m))
-            }
-            outcome.errors.sort { ($0.row, $0.column) < ($1.row, $1.column) }
-            if !outcome.errors.isEmpty { return outcome }
-            for (existing, m) in plan {
-                if let existing {
-                    if try table.replace(existing, with: m, in: tx, actor: actor) != existing { outcome.updated += 1 }
-                } else {
-                    _ = try table.insert(m, in: tx, actor: actor)
-                    outcome.created += 1
-                }
-            }
-            if dryRun { throw DryRunDone(outcome: outcome) }
-            return outcome
-        } }
+        try await importRecords(committee: committee, actor: actor, dryRun: dryRun, updateExisting: updateExisting,
+                                keyHeader: "编号", parse: { MemberCSV.read(csv, names: $0) },
+                                key: { ("code", $0.code, "member \($0.code)") })
     }
 
     /// Imports a unit file, all or nothing, like ``importMembers``; units match by name.
     public func importUnits(_ csv: [UInt8], committee: Int64, actor: Actor, dryRun: Bool, updateExisting: Bool) async throws -> ImportOutcome {
+        try await importRecords(committee: committee, actor: actor, dryRun: dryRun, updateExisting: updateExisting,
+                                keyHeader: "单位名称", parse: { UnitCSV.read(csv, names: $0) },
+                                key: { ("name", $0.name, "unit \($0.name)") })
+    }
+
+    /// The shared import: parse against the committee's names, match existing records by `key`
+    /// (column, value, description), then write everything in the same transaction, or nothing.
+    private func importRecords<E: StoredEntity>(
+        committee: Int64, actor: Actor, dryRun: Bool, updateExisting: Bool, keyHeader: String,
+        parse: @escaping @Sendable (DirectoryNames) -> ([(line: Int, record: E)], [RowIssue]),
+        key: @escaping @Sendable (E) -> (String, String, String)
+    ) async throws -> ImportOutcome {
         try await Self.dryRunnable { try await database.write { tx in
-            let names = try Self.names(committee: committee, on: tx.connection)
-            let (units, errors) = UnitCSV.read(csv, names: names)
+            let (rows, errors) = parse(try Self.names(committee: committee, on: tx.connection))
             var outcome = ImportOutcome(errors: errors)
-            let table = EntityTable<Xieshang_Directory_V1_Unit>()
-            var plan: [(Xieshang_Directory_V1_Unit?, Xieshang_Directory_V1_Unit)] = []
-            for (line, var u) in units {
-                u.committeeId = committee
-                var byName = SQLFilter()
-                byName.add("name = ?", .text(u.name))
-                let existing = try table.first(committee: committee, where: byName, on: tx.connection)
+            let table = EntityTable<E>()
+            var plan: [(E?, E)] = []
+            for (line, var record) in rows {
+                record.committeeId = committee
+                let (column, value, what) = key(record)
+                var filter = SQLFilter()
+                filter.add("\(column) = ?", .text(value))
+                let existing = try table.first(committee: committee, where: filter, on: tx.connection)
                 if existing != nil && !updateExisting {
-                    outcome.errors.append(RowIssue(row: line, column: "单位名称", message: "unit \(u.name) already exists"))
+                    outcome.errors.append(RowIssue(row: line, column: keyHeader, message: "\(what) already exists"))
                     continue
                 }
-                plan.append((existing, u))
+                plan.append((existing, record))
             }
             outcome.errors.sort { ($0.row, $0.column) < ($1.row, $1.column) }
             if !outcome.errors.isEmpty { return outcome }
-            for (existing, u) in plan {
+            for (existing, record) in plan {
                 if let existing {
-                    if try table.replace(existing, with: u, in: tx, actor: actor) != existing { outcome.updated += 1 }
+                    if try table.replace(existing, with: record, in: tx, actor: actor) != existing { outcome.updated += 1 }
                 } else {
-                    _ = try table.insert(u, in: tx, actor: actor)
+                    _ = try table.insert(record, in: tx, actor: actor)
                     outcome.created += 1
                 }
             }

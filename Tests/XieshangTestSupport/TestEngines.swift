@@ -5,18 +5,18 @@ import XieshangStore
 /// The engines every store test runs on: a fresh SQLite file, and a fresh schema on the PostgreSQL
 /// server named by `XIESHANG_TEST_POSTGRES_URL` (the test script starts one; with
 /// `XIESHANG_REQUIRE_POSTGRES=1` a missing server fails the test instead of skipping that engine).
-enum TestEngines {
-    static var postgresURL: String? {
+public enum TestEngines {
+    public static var postgresURL: String? {
         let url = ProcessInfo.processInfo.environment["XIESHANG_TEST_POSTGRES_URL"] ?? ""
         return url.isEmpty ? nil : url
     }
 
-    static var postgresRequired: Bool {
+    public static var postgresRequired: Bool {
         ProcessInfo.processInfo.environment["XIESHANG_REQUIRE_POSTGRES"] == "1"
     }
 
     /// A configuration per engine, each isolated from every other test.
-    static func configurations(_ name: String) throws -> [DatabaseConfiguration] {
+    public static func configurations(_ name: String) throws -> [DatabaseConfiguration] {
         let tag = "\(name)_\(UInt32.random(in: 0...UInt32.max))"
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("xieshang-store-tests")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -30,7 +30,7 @@ enum TestEngines {
     }
 
     /// Runs `body` once per engine with a migrated database, closing it afterwards.
-    static func each(
+    public static func each(
         _ name: String, component: String = "test", migrations: [Migration] = [],
         _ body: (Database) async throws -> Void
     ) async throws {
@@ -49,8 +49,12 @@ enum TestEngines {
 }
 
 /// A failure tagged with the engine it happened on.
-struct EngineFailure: Error, CustomStringConvertible {
-    let dialect: SQLDialect
-    let error: Error
-    var description: String { "[\(dialect)] \(error)" }
+public struct EngineFailure: Error, CustomStringConvertible {
+    public let dialect: SQLDialect
+    public let error: Error
+    public init(dialect: SQLDialect, error: Error) {
+        self.dialect = dialect
+        self.error = error
+    }
+    public var description: String { "[\(dialect)] \(error)" }
 }
