@@ -51,20 +51,11 @@ extension StoreError: RPCErrorConvertible {
     public static func field(ofConstraint constraint: String) -> String {
         if constraint.contains(".") {
             let last = constraint.split(separator: ",").last.map(String.init) ?? constraint
-            return last.split(separator: ".").last.map { String($0).trimmedSpaces } ?? constraint
+            return last.split(separator: ".").last.map(String.init) ?? constraint
         }
         var name = constraint
         if name.hasSuffix("_unique") { name.removeLast("_unique".count) }
         if let i = name.firstIndex(of: "_") { name = String(name[name.index(after: i)...]) }
         return name
-    }
-}
-
-extension String {
-    var trimmedSpaces: String {
-        var s = Substring(self)
-        while s.first == " " { s.removeFirst() }
-        while s.last == " " { s.removeLast() }
-        return String(s)
     }
 }

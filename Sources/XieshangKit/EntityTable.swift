@@ -86,19 +86,27 @@ public struct EntityTable<E: StoredEntity>: Sendable {
 
     /// One page of `committee`'s records matching `filter`, by id.
     public func list(committee: Int64, where filter: SQLFilter, page: PageRequest, on conn: SQLConnection) throws -> Page<E> {
+        var scoped = SQLFilter()
+        scoped.add("committee_id = ?", .integer(committee))
+        scoped.add(filter)
+        return try self.page(where: scoped, page: page, on: conn)
+    }
+
+    /// One page of the records matching `filter`, by id, whatever their committee: only for
+    /// tables whose rows are visible across committees (committees themselves). Callers scope it.
+    public func page(where filter: SQLFilter, page: PageRequest, on conn: SQLConnection) throws -> Page<E> {
         let rows = try conn.query(
-            "SELECT id, committee_id, version, body FROM \(E.table) WHERE committee_id = ?\(filter.sql) AND id > ? ORDER BY id LIMIT ?",
-            [.integer(committee)] + filter.binds + [.integer(page.afterID), .integer(Int64(page.size + 1))])
-        var items = try rows.prefix(page.size).map(decode)
+            "SELECT id, committee_id, version, body FROM \(E.table) WHERE id > ?\(filter.sql) ORDER BY id LIMIT ?",
+            [.integer(page.afterID)] + filter.binds + [.integer(Int64(page.size + 1))])
+        let items = try rows.prefix(page.size).map(decode)
         let more = rows.count > page.size
         let total: Int
         if page.afterID == 0 && !more {
             total = items.count
         } else {
-            total = Int(try conn.query("SELECT COUNT(*) AS n FROM \(E.table) WHERE committee_id = ?\(filter.sql)",
-                                       [.integer(committee)] + filter.binds).first?.int("n") ?? 0)
+            total = Int(try conn.query("SELECT COUNT(*) AS n FROM \(E.table) WHERE 1 = 1\(filter.sql)",
+                                       filter.binds).first?.int("n") ?? 0)
         }
-        if items.count > page.size { items.removeLast(items.count - page.size) }
         return Page(items: items, nextToken: more ? PageRequest.token(after: items.last?.id ?? 0) : "", total: total)
     }
 

@@ -56,6 +56,12 @@ public struct SQLFilter: Sendable {
         binds += values
     }
 
+    /// Adds every clause of `other`.
+    public mutating func add(_ other: SQLFilter) {
+        clauses += other.clauses
+        binds += other.binds
+    }
+
     /// Adds `column = value` when `value` is not zero (proto3's "not set").
     public mutating func equal(_ column: String, _ value: Int64) {
         if value != 0 { add("\(column) = ?", .integer(value)) }

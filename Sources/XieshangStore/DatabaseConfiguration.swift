@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where a service keeps its data and how many connections it may hold.
 public struct DatabaseConfiguration: Sendable, Equatable {
     /// The engine and its location.
@@ -34,7 +36,7 @@ public struct DatabaseConfiguration: Sendable, Equatable {
     /// - `sqlite:PATH` or a bare path ending in `.sqlite3`/`.db`: that file;
     /// - empty: `dataDirectory/service.sqlite3`.
     public static func parse(url: String, service: String, dataDirectory: String) throws -> DatabaseConfiguration {
-        let trimmed = url.trimmedWhitespace
+        let trimmed = url.trimmingCharacters(in: .whitespacesAndNewlines)
         if trimmed.isEmpty || trimmed == "sqlite" || trimmed == "sqlite:" {
             let dir = dataDirectory.hasSuffix("/") ? String(dataDirectory.dropLast()) : dataDirectory
             return .init(engine: .sqlite(path: "\(dir)/\(service).sqlite3"))
@@ -49,15 +51,5 @@ public struct DatabaseConfiguration: Sendable, Equatable {
             return .init(engine: .sqlite(path: trimmed))
         }
         throw StoreError.configuration(message: "unrecognised database URL '\(url)': use postgres://…, sqlite:PATH, or leave it empty for the data directory")
-    }
-}
-
-extension String {
-    /// The string without leading and trailing whitespace.
-    var trimmedWhitespace: String {
-        var s = Substring(self)
-        while let f = s.first, f.isWhitespace { s.removeFirst() }
-        while let l = s.last, l.isWhitespace { s.removeLast() }
-        return String(s)
     }
 }

@@ -16,21 +16,3 @@ public protocol SQLConnection: AnyObject {
     /// Whether the connection is still usable; a broken one is dropped from the pool.
     var isHealthy: Bool { get }
 }
-
-extension SQLConnection {
-    /// `query` with variadic binds.
-    public func query(_ sql: String, _ binds: SQLBindable...) throws -> [SQLRow] {
-        try query(sql, binds.map(\.sqlValue))
-    }
-
-    /// `execute` with variadic binds.
-    @discardableResult
-    public func execute(_ sql: String, _ binds: SQLBindable...) throws -> Int {
-        try execute(sql, binds.map(\.sqlValue))
-    }
-
-    /// The first row of a query, if any.
-    public func queryOne(_ sql: String, _ binds: [SQLValue]) throws -> SQLRow? {
-        try query(sql, binds).first
-    }
-}

@@ -28,7 +28,4 @@ public struct SQLRow: Sendable {
 
     /// A blob column; empty for NULL.
     public func blob(_ column: String) -> [UInt8] { self[column].bytes ?? [] }
-
-    /// A 0/1 flag column.
-    public func bool(_ column: String) -> Bool { int(column) != 0 }
 }

@@ -30,9 +30,6 @@ public enum SQLValue: Hashable, Sendable {
         default: return nil
         }
     }
-
-    /// Whether the value is SQL NULL.
-    public var isNull: Bool { self == .null }
 }
 
 /// Swift values that bind as SQL parameters.

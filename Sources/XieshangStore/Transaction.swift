@@ -12,9 +12,6 @@ public final class Transaction {
         self.nowMilliseconds = nowMilliseconds
     }
 
-    /// The engine.
-    public var dialect: SQLDialect { connection.dialect }
-
     /// Records an event for a change made in this transaction.
     public func emit(_ event: EventDraft) {
         pending.append(event)

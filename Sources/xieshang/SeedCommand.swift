@@ -24,13 +24,16 @@ struct SeedCommand: AsyncParsableCommand {
         let secrets = Secrets(strength: try options.secretsStrength())
         var demo = DemoDirectory(store: store, secrets: secrets)
         demo.seed = seed
-        let summary = try await demo.generate { line in
-            print("seed: \(line)")
-            fflush(stdout)
-        }
+        let summary = try await demo.generate(progress: Self.progress)
         Self.report(summary)
         await database.close()
         await secrets.shutdown()
+    }
+
+    /// Prints one line of seeding progress at once.
+    @Sendable static func progress(_ line: String) {
+        print("seed: \(line)")
+        fflush(stdout)
     }
 
     static func report(_ s: DemoDirectory.Summary) {

@@ -48,10 +48,7 @@ struct DirectoryProcess {
         try await store.migrate()
         let secrets = Secrets(strength: try options.secretsStrength())
         if seedDemo {
-            let summary = try await DemoDirectory(store: store, secrets: secrets).generate { line in
-                print("seed: \(line)")
-                fflush(stdout)
-            }
+            let summary = try await DemoDirectory(store: store, secrets: secrets).generate(progress: SeedCommand.progress)
             SeedCommand.report(summary)
         }
         var config = ServerConfiguration()

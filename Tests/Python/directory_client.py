@@ -1,7 +1,5 @@
 """Helpers for calling the directory service from grpcio: principals, stubs, a served process."""
 import os
-import re
-import time
 import uuid
 
 import grpc

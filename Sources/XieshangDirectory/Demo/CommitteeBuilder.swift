@@ -213,7 +213,7 @@ struct CommitteeBuilder {
             a.unitId = unit
             a.hasPassword = true
             a = try insert(a)
-            try tx.execute("UPDATE accounts SET password_hash = ? WHERE id = ?", [.text(hash), .integer(a.id)])
+            try DirectoryStore.storePasswordHash(hash, account: a.id, in: tx)
             made.append((a.username, roles))
         }
         try account("admin", "系统管理员", isPrefecture ? [.committeeAdmin, .prefectureAdmin] : [.committeeAdmin])

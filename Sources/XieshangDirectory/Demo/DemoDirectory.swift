@@ -81,11 +81,7 @@ public struct DemoDirectory: Sendable {
             var t = Xieshang_Directory_V1_ApiToken()
             t.accountId = admin.id
             t.name = "demo"
-            t.createdAtUnixMs = Clock.nowMilliseconds()
-            let secret = Secrets.newTokenSecret()
-            t.prefix = String(secret.prefix(10))
-            _ = try await store.createToken(t, hash: Secrets.tokenHash(secret), committee: admin.committeeId, actor: .system)
-            summary.adminToken = secret
+            summary.adminToken = try await store.issueToken(t, committee: admin.committeeId, actor: .system).1
         }
         return summary
     }

@@ -27,9 +27,7 @@ enum Check {
     }
 
     static func known<E: ProtoEnum>(_ value: E, _ field: String, required: Bool = true) throws {
-        if case let raw = value.rawValue, raw < 0 || "\(value)".hasPrefix("UNRECOGNIZED") {
-            throw ValidationFailure(field: field, message: "unknown value \(raw)")
-        }
+        guard value.isKnown else { throw ValidationFailure(field: field, message: "unknown value \(value.rawValue)") }
         if required && value == E() { throw ValidationFailure(field: field, message: "required") }
     }
 

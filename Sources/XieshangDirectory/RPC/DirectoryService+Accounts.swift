@@ -12,7 +12,7 @@ extension DirectoryService {
         }
         var hash: String?
         if !request.password.isEmpty {
-            try checkPassword(request.password)
+            try PasswordPolicy.check(request.password)
             hash = try await secrets.hash(password: request.password)
         }
         return try await store.createAccount(account, passwordHash: hash, committee: caller.committeeID, actor: caller.actor)
@@ -50,7 +50,7 @@ extension DirectoryService {
     public func setPassword(request: Xieshang_Directory_V1_SetPasswordRequest, context: ServerContext) async throws -> Xieshang_Directory_V1_Account {
         let caller = try Caller(context: context)
         if request.accountId != caller.principal.accountId { try caller.require(.committeeAdmin, to: "setting another account's password") }
-        try checkPassword(request.password)
+        try PasswordPolicy.check(request.password)
         _ = try await store.get(Xieshang_Directory_V1_Account.self, id: request.accountId, committee: caller.committeeID)
         let hash = try await secrets.hash(password: request.password)
         return try await store.setPasswordHash(hash, account: request.accountId, committee: caller.committeeID, actor: caller.actor)
@@ -76,18 +76,13 @@ extension DirectoryService {
         if request.accountId != caller.principal.accountId { try caller.require(.committeeAdmin, to: "issuing tokens for another account") }
         var t = Xieshang_Directory_V1_ApiToken()
         t.accountId = request.accountId
-        t.name = try Check.text(request.name, "name", max: 60, or: DomainError.self)
-        let now = Clock.nowMilliseconds()
-        if request.expiresAtUnixMs != 0 && request.expiresAtUnixMs <= now {
+        t.name = try Check.text(request.name, "name", max: 60)
+        if request.expiresAtUnixMs != 0 && request.expiresAtUnixMs <= Clock.nowMilliseconds() {
             throw DomainError.invalid(field: "expires_at_unix_ms", message: "in the past")
         }
         t.expiresAtUnixMs = request.expiresAtUnixMs
-        t.createdAtUnixMs = now
-        let secret = Secrets.newTokenSecret()
-        t.prefix = String(secret.prefix(10))
         var r = Xieshang_Directory_V1_CreateTokenResponse()
-        r.token = try await store.createToken(t, hash: Secrets.tokenHash(secret), committee: caller.committeeID, actor: caller.actor)
-        r.secret = secret
+        (r.token, r.secret) = try await store.issueToken(t, committee: caller.committeeID, actor: caller.actor)
         return r
     }
 
@@ -124,12 +119,6 @@ extension DirectoryService {
         return r
     }
 
-    func checkPassword(_ password: String) throws {
-        do { try PasswordPolicy.check(password) } catch let f as ValidationFailure {
-            throw DomainError.invalid(field: f.field, message: f.message)
-        }
-    }
-
     // MARK: Calendar
 
     public func setCalendarYear(request: Xieshang_Directory_V1_CalendarYear, context: ServerContext) async throws -> Xieshang_Directory_V1_CalendarYear {
@@ -161,14 +150,5 @@ extension DirectoryService {
         r.days = Int32(n)
         r.yearsWithoutTable = missing.map(Int32.init)
         return r
-    }
-}
-
-extension Check {
-    /// `text` for request fields checked in handlers: failures are INVALID_ARGUMENT.
-    static func text(_ value: String, _ field: String, max: Int, or _: DomainError.Type) throws -> String {
-        do { return try text(value, field, max: max) } catch let f as ValidationFailure {
-            throw DomainError.invalid(field: f.field, message: f.message)
-        }
     }
 }

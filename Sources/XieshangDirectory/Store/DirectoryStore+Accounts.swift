@@ -5,7 +5,7 @@ import XieshangStore
 extension DirectoryStore {
     /// Creates an account, with its password hash when one is given.
     public func createAccount(_ account: Xieshang_Directory_V1_Account, passwordHash: String?, committee: Int64, actor: Actor) async throws -> Xieshang_Directory_V1_Account {
-        var a = try Self.validated(account)
+        var a = try account.validated()
         a.committeeId = committee
         a.hasPassword = passwordHash != nil
         let ready = a
@@ -13,7 +13,7 @@ extension DirectoryStore {
             try References.account(ready, on: tx.connection)
             let stored = try EntityTable<Xieshang_Directory_V1_Account>().insert(ready, in: tx, actor: actor)
             if let passwordHash {
-                try tx.execute("UPDATE accounts SET password_hash = ? WHERE id = ?", [.text(passwordHash), .integer(stored.id)])
+                try Self.storePasswordHash(passwordHash, account: stored.id, in: tx)
             }
             return stored
         }
@@ -29,9 +29,14 @@ extension DirectoryStore {
             next.hasPassword = true
             // Forced: a second password change leaves the record as it was, but is still recorded.
             let stored = try table.replace(current, with: next, in: tx, actor: actor, eventType: "account.password_set", force: true)
-            try tx.execute("UPDATE accounts SET password_hash = ? WHERE id = ?", [.text(hash), .integer(id)])
+            try Self.storePasswordHash(hash, account: id, in: tx)
             return stored
         }
+    }
+
+    /// Keeps a password hash beside the account row (never in its body, so never in an event).
+    static func storePasswordHash(_ hash: String, account id: Int64, in tx: Transaction) throws {
+        try tx.execute("UPDATE accounts SET password_hash = ? WHERE id = ?", [.text(hash), .integer(id)])
     }
 
     /// The account with `username` (any committee) and its password hash ("" when none).
@@ -44,18 +49,24 @@ extension DirectoryStore {
         }
     }
 
-    /// Stores a token's hash; returns the token record.
-    public func createToken(_ token: Xieshang_Directory_V1_ApiToken, hash: String, committee: Int64, actor: Actor) async throws -> Xieshang_Directory_V1_ApiToken {
+    /// Issues a token for `token.accountId` of `committee`: a new secret, kept only as its hash.
+    /// Returns the stored token and the secret (to be shown once).
+    public func issueToken(_ token: Xieshang_Directory_V1_ApiToken, committee: Int64, actor: Actor) async throws -> (Xieshang_Directory_V1_ApiToken, String) {
+        let secret = Secrets.newTokenSecret()
         var t = token
         t.committeeId = committee
+        t.prefix = String(secret.prefix(10))
+        t.createdAtUnixMs = Clock.nowMilliseconds()
         let ready = t
-        return try await database.write { tx in
+        let hash = Secrets.tokenHash(secret)
+        let stored = try await database.write { tx in
             let account = try EntityTable<Xieshang_Directory_V1_Account>().find(ready.accountId, committee: committee, on: tx.connection)
             guard account != nil else { throw DomainError.invalid(field: "account_id", message: "no account \(ready.accountId) in this committee") }
             let stored = try EntityTable<Xieshang_Directory_V1_ApiToken>().insert(ready, in: tx, actor: actor)
             try tx.execute("UPDATE api_tokens SET token_hash = ? WHERE id = ?", [.text(hash), .integer(stored.id)])
             return stored
         }
+        return (stored, secret)
     }
 
     /// The live token with this hash and its account, if any (revoked, expired and disabled ones are not).

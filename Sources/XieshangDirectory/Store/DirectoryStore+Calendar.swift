@@ -5,10 +5,7 @@ import XieshangStore
 extension DirectoryStore {
     /// Creates or replaces one year of `committee`'s calendar.
     public func setCalendarYear(_ year: Xieshang_Directory_V1_CalendarYear, committee: Int64, actor: Actor) async throws -> Xieshang_Directory_V1_CalendarYear {
-        let table: WorkingCalendar.Year
-        do { table = try WorkingCalendar.validate(year: year.year, holidays: year.holidays, workdays: year.workdays) } catch let f as ValidationFailure {
-            throw DomainError.invalid(field: f.field, message: f.message)
-        }
+        let table = try WorkingCalendar.validate(year: year.year, holidays: year.holidays, workdays: year.workdays)
         var next = year
         next.committeeId = committee
         next.holidays = table.holidays.sorted().map(\.description)

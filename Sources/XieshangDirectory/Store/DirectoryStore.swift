@@ -25,7 +25,7 @@ public struct DirectoryStore: Sendable {
         _ record: E, committee: Int64, actor: Actor,
         check: @escaping @Sendable (E, SQLConnection) throws -> Void = { _, _ in }
     ) async throws -> E {
-        var r = try Self.validated(record)
+        var r = try record.validated()
         r.committeeId = committee
         let ready = r
         return try await database.write { tx in
@@ -41,7 +41,7 @@ public struct DirectoryStore: Sendable {
     ) async throws -> E {
         guard record.id > 0 else { throw DomainError.invalid(field: "id", message: "required") }
         guard record.version > 0 else { throw DomainError.invalid(field: "version", message: "required: the version you read") }
-        var r = try Self.validated(record)
+        var r = try record.validated()
         r.committeeId = committee
         let ready = r
         return try await database.write { tx in
@@ -66,17 +66,11 @@ public struct DirectoryStore: Sendable {
         try await database.read { try EntityTable<E>().all(committee: committee, where: filter, on: $0) }
     }
 
-    static func validated<E: Validatable>(_ r: E) throws -> E {
-        do { return try r.validated() } catch let f as ValidationFailure {
-            throw DomainError.invalid(field: f.field, message: f.message)
-        }
-    }
-
     // MARK: Committees
 
     /// Creates a committee (its own tenant).
     public func createCommittee(_ committee: Xieshang_Directory_V1_Committee, actor: Actor) async throws -> Xieshang_Directory_V1_Committee {
-        let c = try Self.validated(committee)
+        let c = try committee.validated()
         return try await database.write { tx in
             if c.parentId != 0 {
                 guard let parent = try EntityTable<Xieshang_Directory_V1_Committee>().find(c.parentId, committee: c.parentId, on: tx.connection),
@@ -92,23 +86,11 @@ public struct DirectoryStore: Sendable {
 
     /// A committee and, for a prefecture, its counties.
     public func committees(visibleTo committee: Int64, page: PageRequest, query: String) async throws -> Page<Xieshang_Directory_V1_Committee> {
-        try await database.read { conn in
-            var filter = SQLFilter()
-            filter.add("(id = ? OR parent_id = ?)", .integer(committee), .integer(committee))
-            filter.contains(["name", "code"], query)
-            let rows = try conn.query(
-                "SELECT id, body, version FROM committees WHERE 1 = 1\(filter.sqlClause) AND id > ? ORDER BY id LIMIT ?",
-                filter.binds + [.integer(page.afterID), .integer(Int64(page.size + 1))])
-            var items = try rows.prefix(page.size).map { r -> Xieshang_Directory_V1_Committee in
-                var c = try Xieshang_Directory_V1_Committee(serializedBytes: r.blob("body"))
-                c.id = r.int("id")
-                c.version = r.int("version")
-                return c
-            }
-            let more = rows.count > page.size
-            if items.count > page.size { items.removeLast() }
-            return Page(items: items, nextToken: more ? PageRequest.token(after: items.last?.id ?? 0) : "", total: items.count)
-        }
+        var filter = SQLFilter()
+        filter.add("(id = ? OR parent_id = ?)", .integer(committee), .integer(committee))
+        filter.contains(["name", "code"], query)
+        let scoped = filter
+        return try await database.read { try EntityTable<Xieshang_Directory_V1_Committee>().page(where: scoped, page: page, on: $0) }
     }
 
     /// Whether `child` is `committee` itself or one of its counties.
@@ -118,9 +100,4 @@ public struct DirectoryStore: Sendable {
             try !$0.query("SELECT 1 AS x FROM committees WHERE id = ? AND parent_id = ?", [.integer(child), .integer(committee)]).isEmpty
         }
     }
-}
-
-extension SQLFilter {
-    /// The clauses as ` AND …` (empty when none).
-    var sqlClause: String { clauses.isEmpty ? "" : " AND " + clauses.joined(separator: " AND ") }
 }

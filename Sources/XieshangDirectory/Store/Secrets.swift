@@ -40,11 +40,6 @@ public final class Secrets: Sendable {
         return try await threads.runIfActive { try Self.hashNow(password, ops: ops, mem: mem) }
     }
 
-    /// Hashes on the calling thread (seeding).
-    public func hashNow(password: String) throws -> String {
-        try Self.hashNow(password, ops: opsLimit, mem: memLimit)
-    }
-
     private static func hashNow(_ password: String, ops: UInt64, mem: Int) throws -> String {
         var out = [CChar](repeating: 0, count: Int(crypto_pwhash_STRBYTES))
         let rc = password.withCString { crypto_pwhash_str(&out, $0, UInt64(strlen($0)), ops, mem) }

@@ -31,6 +31,13 @@ public protocol ProtoEnum: Sendable, Hashable, RawRepresentable where RawValue =
     init()
     /// The case for a wire number; unknown numbers are kept.
     init(rawValue: Int32)
+    /// Every case this build knows, in declaration order.
+    static var allKnownCases: [Self] { get }
+}
+
+extension ProtoEnum {
+    /// Whether this build knows the value (false for numbers kept in `.UNRECOGNIZED`).
+    public var isKnown: Bool { Self.allKnownCases.contains(self) }
 }
 
 /// A decoding failure: the bytes are not a valid encoding of the message.

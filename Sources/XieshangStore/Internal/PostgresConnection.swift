@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import Foundation
 import CLibPQ
 
 /// A PostgreSQL connection through libpq: prepared statements cached per connection, text results
@@ -18,7 +16,7 @@ final class PostgresConnection: SQLConnection {
         conn = c
         guard PQstatus(c) == CONNECTION_OK else {
             // deinit closes `conn`: every stored property is set, so it runs when init throws.
-            throw StoreError.connection(message: String(cString: PQerrorMessage(c)).trimmingTrailingNewlines)
+            throw StoreError.connection(message: String(cString: PQerrorMessage(c)).trimmingCharacters(in: .whitespacesAndNewlines))
         }
         PQsetNoticeProcessor(c, { _, _ in }, nil)
         var setup = "SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC';"
@@ -106,12 +104,12 @@ final class PostgresConnection: SQLConnection {
     private func check(_ res: OpaquePointer?) throws {
         guard let res else {
             broken = true
-            throw StoreError.connection(message: String(cString: PQerrorMessage(conn)).trimmingTrailingNewlines)
+            throw StoreError.connection(message: String(cString: PQerrorMessage(conn)).trimmingCharacters(in: .whitespacesAndNewlines))
         }
         let status = PQresultStatus(res)
         if status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_EMPTY_QUERY { return }
         let state = field(res, "C") ?? ""
-        let message = field(res, "M") ?? String(cString: PQresultErrorMessage(res)).trimmingTrailingNewlines
+        let message = field(res, "M") ?? String(cString: PQresultErrorMessage(res)).trimmingCharacters(in: .whitespacesAndNewlines)
         if PQstatus(conn) != CONNECTION_OK { broken = true }
         switch state {
         case "23505": throw StoreError.uniqueViolation(constraint: field(res, "n") ?? "", message: message)
@@ -188,13 +186,5 @@ final class PostgresConnection: SQLConnection {
             i += 2
         }
         return out
-    }
-}
-
-extension String {
-    var trimmingTrailingNewlines: String {
-        var s = self
-        while s.last == "\n" || s.last == " " { s.removeLast() }
-        return s
     }
 }
