@@ -7,7 +7,6 @@ prefecture. The service runs on core 0 with one event-loop thread; the load gene
 import argparse
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
-from bench_rpc import free_port, wait_port  # noqa: E402
+from bench_rpc import free_port, replace_block, wait_port  # noqa: E402
 
 BIN = ROOT / ".build" / "release"
 
@@ -85,14 +84,7 @@ def main():
             lines.append(f"| {engine} | {w} | {r['rps']:,.0f} | {r['mean_ms']:.2f} | {r['p50_ms']:.2f} | {r['p90_ms']:.2f} "
                          f"| {r['p99_ms']:.2f} | {r['max_ms']:.2f} |")
     lines.append("<!-- directory-bench:end -->")
-    block = "\n".join(lines)
-    out = Path(args.out)
-    text = out.read_text() if out.exists() else "# Benchmarks\n"
-    if "<!-- directory-bench:start -->" in text:
-        text = re.sub(r"<!-- directory-bench:start -->.*<!-- directory-bench:end -->", lambda _: block, text, flags=re.S)
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    out.write_text(text)
+    replace_block(Path(args.out), "directory-bench", "\n".join(lines))
 
 
 if __name__ == "__main__":

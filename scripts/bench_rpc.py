@@ -209,15 +209,21 @@ def write_report(args, results, expected):
         cells = [f"{rs[i]['rps']:,.0f}" if i < len(rs) else "" for rs in results.values()]
         lines.append(f"| {i + 1} | " + " | ".join(cells) + " |")
     lines.append("<!-- rpc-bench:end -->")
-    block = "\n".join(lines)
     out = Path(args.out)
+    replace_block(out, "rpc-bench", "\n".join(lines))
+    print(f"bench: wrote {out}")
+
+
+def replace_block(out: Path, marker: str, block: str):
+    """Puts `block` (which starts and ends with the `marker` comments) into `out`, replacing the
+    previous one; BENCHMARKS.md is shared by every benchmark."""
     text = out.read_text() if out.exists() else "# Benchmarks\n\nFigures from `make bench` on this project's 2-core machine.\n\n"
-    if "<!-- rpc-bench:start -->" in text:
-        text = re.sub(r"<!-- rpc-bench:start -->.*<!-- rpc-bench:end -->", lambda _: block, text, flags=re.S)
+    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
+    if start in text:
+        text = re.sub(re.escape(start) + ".*" + re.escape(end), lambda _: block, text, flags=re.S)
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
     out.write_text(text)
-    print(f"bench: wrote {out}")
 
 
 if __name__ == "__main__":

@@ -65,10 +65,7 @@ extension DirectoryService {
         guard ok, let account = found?.0, !account.disabled else {
             throw DomainError.unauthenticated("wrong username or password")
         }
-        var r = Xieshang_Directory_V1_AuthenticateResponse()
-        r.account = account
-        r.principal = account.principal
-        return r
+        return account.authenticated
     }
 
     public func createToken(request: Xieshang_Directory_V1_CreateTokenRequest, context: ServerContext) async throws -> Xieshang_Directory_V1_CreateTokenResponse {
@@ -113,10 +110,7 @@ extension DirectoryService {
         guard let (_, account) = try await store.token(hash: Secrets.tokenHash(request.secret), now: Clock.nowMilliseconds()) else {
             throw DomainError.unauthenticated("unknown, revoked or expired token")
         }
-        var r = Xieshang_Directory_V1_AuthenticateResponse()
-        r.account = account
-        r.principal = account.principal
-        return r
+        return account.authenticated
     }
 
     // MARK: Calendar

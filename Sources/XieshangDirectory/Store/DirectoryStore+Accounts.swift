@@ -97,6 +97,14 @@ extension DirectoryStore {
 }
 
 extension Xieshang_Directory_V1_Account {
+    /// The answer to a successful login or token resolution: the account and its principal.
+    public var authenticated: Xieshang_Directory_V1_AuthenticateResponse {
+        var r = Xieshang_Directory_V1_AuthenticateResponse()
+        r.account = self
+        r.principal = principal
+        return r
+    }
+
     /// The principal this account acts as.
     public var principal: Xieshang_Common_V1_Principal {
         var p = Xieshang_Common_V1_Principal()
