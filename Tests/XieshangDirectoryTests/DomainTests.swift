@@ -1,5 +1,6 @@
 import XCTest
 @testable import XieshangDirectory
+import XieshangKit
 
 final class CivilDateTests: XCTestCase {
     func testParsesFormatsAndCountsDays() {

@@ -1,3 +1,5 @@
+import XieshangKit
+
 /// The State Council's published holiday schedules (放假安排) for recent years: days off and
 /// make-up working days (调休). Committees maintain their own tables; these seed the demo data.
 public enum ChineseHolidays {

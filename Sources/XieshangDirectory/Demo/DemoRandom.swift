@@ -1,3 +1,5 @@
+import XieshangKit
+
 /// SplitMix64: a small, fast generator whose output depends only on its seed, so the demo data is
 /// the same on every machine and every run.
 struct DemoRandom: RandomNumberGenerator {

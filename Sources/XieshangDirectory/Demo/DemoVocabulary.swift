@@ -1,3 +1,5 @@
+import XieshangKit
+
 /// Words the demo data is made of: a prefecture of Guizhou (黔南州) and eight of its counties.
 enum DemoVocabulary {
     static let prefecture = (code: "qiannan", name: "政协黔南布依族苗族自治州委员会", region: "贵州省黔南州", short: "州")

@@ -1,3 +1,5 @@
+import XieshangKit
+
 /// A CSV file whose header row has been matched to known columns.
 public struct CSVSheet: Sendable {
     /// Column index by English field name.

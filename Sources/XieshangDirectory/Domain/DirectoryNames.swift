@@ -1,3 +1,5 @@
+import XieshangKit
+
 /// Names of a committee's reference records, both ways: CSV files name sectors, parties, towns …
 /// by name, records hold ids.
 public struct DirectoryNames: Sendable {

@@ -1,3 +1,4 @@
+import XieshangKit
 import XieshangAPI
 
 /// The member file: one row per member, references by name. Headers may be Chinese or English.

@@ -1,3 +1,4 @@
+import XieshangKit
 import XieshangAPI
 
 /// The handling-unit file: one row per contact person; rows with the same unit name are one unit.

@@ -1,60 +1,6 @@
+import XieshangKit
 import XieshangAPI
 import XieshangRPC
-
-/// Checks and tidies records before they are stored: names trimmed and required, enums known,
-/// dates well-formed. Pure: references to other records are checked by the store.
-public protocol Validatable {
-    /// The record, tidied; or the first field at fault.
-    func validated() throws -> Self
-}
-
-enum Check {
-    /// Trims `value`; throws when empty (if required) or longer than `max` characters.
-    static func text(_ value: String, _ field: String, required: Bool = true, max: Int = 200) throws -> String {
-        let t = value.trimmedSpaces
-        if required && t.isEmpty { throw ValidationFailure(field: field, message: "required") }
-        if t.count > max { throw ValidationFailure(field: field, message: "longer than \(max) characters") }
-        if t.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\t" }) {
-            throw ValidationFailure(field: field, message: "contains control characters")
-        }
-        return t
-    }
-
-    static func date(_ value: String, _ field: String) throws -> String {
-        if value.isEmpty { return value }
-        guard let d = CivilDate(value) else { throw ValidationFailure(field: field, message: "'\(value)' is not a YYYY-MM-DD date") }
-        return d.description
-    }
-
-    static func known<E: ProtoEnum>(_ value: E, _ field: String, required: Bool = true) throws {
-        guard value.isKnown else { throw ValidationFailure(field: field, message: "unknown value \(value.rawValue)") }
-        if required && value == E() { throw ValidationFailure(field: field, message: "required") }
-    }
-
-    static func id(_ value: Int64, _ field: String, required: Bool = false) throws {
-        if value < 0 { throw ValidationFailure(field: field, message: "must not be negative") }
-        if required && value == 0 { throw ValidationFailure(field: field, message: "required") }
-    }
-
-    static func phone(_ value: String, _ field: String) throws -> String {
-        let t = value.trimmedSpaces
-        if t.isEmpty { return t }
-        guard t.count <= 32, t.allSatisfy({ $0.isASCII && ($0.isNumber || "+- ()".contains($0)) }) else {
-            throw ValidationFailure(field: field, message: "'\(t)' is not a phone number")
-        }
-        return t
-    }
-}
-
-extension String {
-    /// Without leading and trailing whitespace (ASCII and the ideographic space U+3000).
-    var trimmedSpaces: String {
-        var s = Substring(self)
-        while let f = s.first, f.isWhitespace { s.removeFirst() }
-        while let l = s.last, l.isWhitespace { s.removeLast() }
-        return String(s)
-    }
-}
 
 extension Xieshang_Directory_V1_Committee: Validatable {
     public func validated() throws -> Self {

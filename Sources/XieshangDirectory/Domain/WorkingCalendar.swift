@@ -1,3 +1,5 @@
+import XieshangKit
+
 /// A committee's working days: Monday to Friday, minus public holidays, plus make-up working days
 /// (调休), from a table per year. Years without a table count weekends only, and are reported.
 public struct WorkingCalendar: Sendable {
@@ -83,19 +85,5 @@ public struct WorkingCalendar: Sendable {
             throw ValidationFailure(field: "workdays", message: "\(both) is also listed as a holiday")
         }
         return Year(holidays: h, workdays: w)
-    }
-}
-
-/// A field that failed validation, with the reason (mapped to INVALID_ARGUMENT by the service).
-public struct ValidationFailure: Error, Equatable, Sendable {
-    /// The field, as named in the proto (snake_case, with an index for repeated fields).
-    public var field: String
-    /// Why.
-    public var message: String
-
-    /// A failure.
-    public init(field: String, message: String) {
-        self.field = field
-        self.message = message
     }
 }
