@@ -57,11 +57,18 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        .target(
+            name: "XieshangIntake",
+            dependencies: [
+                "XieshangAPI", "XieshangRPC", "XieshangStore", "XieshangKit",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
         .target(name: "XieshangInterop", dependencies: ["XieshangAPI", "XieshangRPC"]),
         .executableTarget(
             name: "xieshang",
             dependencies: [
-                "XieshangAPI", "XieshangRPC", "XieshangInterop", "XieshangStore", "XieshangDirectory",
+                "XieshangAPI", "XieshangRPC", "XieshangInterop", "XieshangStore", "XieshangDirectory", "XieshangIntake",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -76,6 +83,10 @@ let package = Package(
         .testTarget(name: "XieshangAPITests", dependencies: ["XieshangAPI", "XieshangRPC"]),
         .target(name: "XieshangTestSupport", dependencies: ["XieshangStore"], path: "Tests/XieshangTestSupport"),
         .testTarget(name: "XieshangStoreTests", dependencies: ["XieshangStore", "XieshangTestSupport"]),
+        .testTarget(
+            name: "XieshangIntakeTests",
+            dependencies: ["XieshangIntake", "XieshangDirectory", "XieshangKit", "XieshangStore", "XieshangAPI", "XieshangRPC", "XieshangTestSupport"]
+        ),
         .testTarget(
             name: "XieshangDirectoryTests",
             dependencies: ["XieshangDirectory", "XieshangKit", "XieshangStore", "XieshangAPI", "XieshangRPC", "XieshangTestSupport"]

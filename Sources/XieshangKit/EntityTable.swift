@@ -67,13 +67,13 @@ public struct EntityTable<E: StoredEntity>: Sendable {
     public func find(_ id: Int64, committee: Int64, on conn: SQLConnection) throws -> E? {
         guard id > 0 else { return nil }
         return try conn.query("SELECT id, committee_id, version, body FROM \(E.table) WHERE id = ? AND committee_id = ?",
-                              [.integer(id), .integer(committee)]).first.map(decode)
+                              [.integer(id), .integer(committee)]).first.map(Self.decode)
     }
 
     /// The first record of `committee` matching `filter`, if any.
     public func first(committee: Int64, where filter: SQLFilter, on conn: SQLConnection) throws -> E? {
         try conn.query("SELECT id, committee_id, version, body FROM \(E.table) WHERE committee_id = ?\(filter.sql) ORDER BY id LIMIT 1",
-                       [.integer(committee)] + filter.binds).first.map(decode)
+                       [.integer(committee)] + filter.binds).first.map(Self.decode)
     }
 
     /// Throws INVALID_ARGUMENT naming `field` unless `id` is 0 (unset) or a record of `committee`.
@@ -98,7 +98,7 @@ public struct EntityTable<E: StoredEntity>: Sendable {
         let rows = try conn.query(
             "SELECT id, committee_id, version, body FROM \(E.table) WHERE id > ?\(filter.sql) ORDER BY id LIMIT ?",
             [.integer(page.afterID)] + filter.binds + [.integer(Int64(page.size + 1))])
-        let items = try rows.prefix(page.size).map(decode)
+        let items = try rows.prefix(page.size).map(Self.decode)
         let more = rows.count > page.size
         let total: Int
         if page.afterID == 0 && !more {
@@ -113,10 +113,11 @@ public struct EntityTable<E: StoredEntity>: Sendable {
     /// Every record of `committee` matching `filter`, by id (exports).
     public func all(committee: Int64, where filter: SQLFilter = SQLFilter(), on conn: SQLConnection) throws -> [E] {
         try conn.query("SELECT id, committee_id, version, body FROM \(E.table) WHERE committee_id = ?\(filter.sql) ORDER BY id",
-                       [.integer(committee)] + filter.binds).map(decode)
+                       [.integer(committee)] + filter.binds).map(Self.decode)
     }
 
-    private func decode(_ row: SQLRow) throws -> E {
+    /// A stored row (id, committee_id, version, body) as its record.
+    public static func decode(_ row: SQLRow) throws -> E {
         var e = try E(serializedBytes: row.blob("body"))
         e.id = row.int("id")
         e.committeeId = row.int("committee_id")

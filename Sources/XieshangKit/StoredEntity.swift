@@ -67,6 +67,13 @@ public struct SQLFilter: Sendable {
         if value != 0 { add("\(column) = ?", .integer(value)) }
     }
 
+    /// Adds `column IN (values…)` when `values` is not empty.
+    public mutating func any(_ column: String, _ values: [SQLValue]) {
+        guard !values.isEmpty else { return }
+        clauses.append("\(column) IN (" + values.map { _ in "?" }.joined(separator: ", ") + ")")
+        binds += values
+    }
+
     /// Adds a case-sensitive substring match over `columns` when `text` is not empty.
     public mutating func contains(_ columns: [String], _ text: String) {
         guard !text.isEmpty else { return }
@@ -76,5 +83,6 @@ public struct SQLFilter: Sendable {
         binds += columns.map { _ in .text("%\(escaped)%") }
     }
 
-    var sql: String { clauses.isEmpty ? "" : " AND " + clauses.joined(separator: " AND ") }
+    /// The clauses as ` AND …` to follow a WHERE condition (empty when none).
+    public var sql: String { clauses.isEmpty ? "" : " AND " + clauses.joined(separator: " AND ") }
 }

@@ -4,6 +4,7 @@ import Glibc
 import ArgumentParser
 import XieshangAPI
 import XieshangDirectory
+import XieshangIntake
 import XieshangRPC
 import XieshangStore
 
@@ -11,10 +12,14 @@ import XieshangStore
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run one service (directory) with its health service.",
-        discussion: "Migrates its database on start. Stops gracefully on SIGTERM or Ctrl-C.")
+        abstract: "Run one service (directory or intake) with its health service.",
+        discussion: """
+            Migrates its database on start. Stops gracefully on SIGTERM or Ctrl-C. Default ports: \
+            directory 50061, intake 50062. Intake checks members, units and places against the \
+            directory named by --directory.
+            """)
 
-    @Argument(help: "The service: directory.")
+    @Argument(help: "The service: directory or intake.")
     var service: String
 
     @OptionGroup var options: ServiceOptions
@@ -23,14 +28,22 @@ struct ServeCommand: AsyncParsableCommand {
     var seedDemo = false
 
     func run() async throws {
-        guard service == "directory" else {
-            throw ValidationError("unknown service '\(service)'; available: directory")
+        switch service {
+        case "directory":
+            let running = try await DirectoryProcess.start(options: options, port: options.resolvedPort(default: 50061), seedDemo: seedDemo)
+            print("directory listening on \(options.resolvedHost()):\(running.port)")
+            fflush(stdout)
+            try await SignalWaiter.waitForTermination()
+            await running.stop()
+        case "intake":
+            let running = try await IntakeProcess.start(options: options, port: options.resolvedPort(default: 50062))
+            print("intake listening on \(options.resolvedHost()):\(running.port)")
+            fflush(stdout)
+            try await SignalWaiter.waitForTermination()
+            await running.stop()
+        default:
+            throw ValidationError("unknown service '\(service)'; available: directory, intake")
         }
-        let running = try await DirectoryProcess.start(options: options, port: options.resolvedPort(default: 50061), seedDemo: seedDemo)
-        print("directory listening on \(options.resolvedHost()):\(running.port)")
-        fflush(stdout)
-        try await SignalWaiter.waitForTermination()
-        await running.stop()
     }
 }
 
@@ -67,5 +80,39 @@ struct DirectoryProcess {
         await server.shutdown()
         await database.close()
         await secrets.shutdown()
+    }
+}
+
+/// A running intake service: its server, database and directory channel.
+struct IntakeProcess {
+    let server: RPCServer
+    let health: HealthService
+    let database: Database
+    let directoryChannel: RPCChannel
+    let port: Int
+
+    static func start(options: ServiceOptions, port: Int) async throws -> IntakeProcess {
+        let database = try Database(configuration: options.database(service: "intake"))
+        let store = IntakeStore(database: database)
+        try await store.migrate()
+        let (dirHost, dirPort) = try options.resolvedDirectory()
+        let channel = RPCChannel(host: dirHost, port: dirPort)
+        var config = ServerConfiguration()
+        config.host = options.resolvedHost()
+        config.port = port
+        config.threads = options.resolvedThreads()
+        config.handlersOnEventLoop = false
+        let health = HealthService(serving: [Xieshang_Intake_V1_IntakeService.name])
+        let service = IntakeService(store: store, directory: RemoteDirectory(channel: channel))
+        let server = RPCServer(configuration: config, services: [service, health])
+        let bound = try await server.start()
+        return IntakeProcess(server: server, health: health, database: database, directoryChannel: channel, port: bound)
+    }
+
+    func stop() async {
+        health.markAllNotServing()
+        await server.shutdown()
+        await directoryChannel.close()
+        await database.close()
     }
 }

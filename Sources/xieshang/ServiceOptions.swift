@@ -31,6 +31,10 @@ struct ServiceOptions: ParsableArguments {
             help: "interactive (default) or minimal; minimal is for tests only (env XIESHANG_PASSWORD_HASHING).")
     var passwordHashing: String?
 
+    @Option(name: .customLong("directory"),
+            help: "host:port of the directory service, for services that check references (env XIESHANG_DIRECTORY, default 127.0.0.1:50061).")
+    var directoryAddress: String?
+
     @Option(help: "Event-loop threads (env XIESHANG_THREADS, default one per core).")
     var threads: Int?
 
@@ -43,6 +47,16 @@ struct ServiceOptions: ParsableArguments {
         guard let raw = Self.env["XIESHANG_PORT"] else { return value }
         guard let p = Int(raw), (0...65535).contains(p) else { throw ValidationError("XIESHANG_PORT '\(raw)' is not a port") }
         return p
+    }
+
+    /// The directory's host and port.
+    func resolvedDirectory() throws -> (host: String, port: Int) {
+        let raw = directoryAddress ?? Self.env["XIESHANG_DIRECTORY"] ?? "127.0.0.1:50061"
+        guard let colon = raw.lastIndex(of: ":"), let port = Int(raw[raw.index(after: colon)...]), (1...65535).contains(port),
+              colon != raw.startIndex else {
+            throw ValidationError("directory address '\(raw)' is not host:port")
+        }
+        return (String(raw[..<colon]), port)
     }
 
     func resolvedThreads() -> Int? { threads ?? Self.env["XIESHANG_THREADS"].flatMap(Int.init) }

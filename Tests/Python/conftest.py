@@ -75,6 +75,7 @@ PROTO_FILES = (
     "xieshang/common/v1/principal.proto",
     "xieshang/events/v1/events.proto",
     "xieshang/directory/v1/directory.proto",
+    "xieshang/intake/v1/intake.proto",
 )
 
 GEN_ENV = "XIESHANG_PY_GEN_DIR"

@@ -1,0 +1,303 @@
+import XieshangAPI
+import XieshangKit
+import XieshangStore
+
+/// The filters of an item listing, already scoped to what the caller may see.
+public struct ItemQuery: Sendable {
+    public var terms: [String] = []
+    public var states: [Xieshang_Intake_V1_ItemState] = []
+    public var category = ""
+    public var townID: Int64 = 0
+    public var unitID: Int64 = 0
+    /// Brought, led or raised by this member.
+    public var memberID: Int64 = 0
+    public var channel: Xieshang_Intake_V1_Channel = .unspecified
+    public var receivedFrom = ""
+    public var receivedTo = ""
+    /// Overdue on this date (YYYY-MM-DD), when set.
+    public var overdueOn = ""
+    /// Due on or before this date (chase lists), when set.
+    public var dueBy = ""
+
+    public init() {}
+
+    var filter: SQLFilter {
+        var f = SQLFilter()
+        f.any("i.state", states.map { .integer(Int64($0.rawValue)) })
+        if !category.isEmpty { f.add("i.category = ?", .text(category)) }
+        f.equal("i.town_id", townID)
+        f.equal("i.unit_id", unitID)
+        if memberID != 0 {
+            f.add("(i.bringing_member_id = ? OR i.handling_member_id = ? OR i.raiser_member_id = ?)",
+                  .integer(memberID), .integer(memberID), .integer(memberID))
+        }
+        if channel != .unspecified { f.add("i.channel = ?", .integer(Int64(channel.rawValue))) }
+        if !receivedFrom.isEmpty { f.add("i.received_on >= ?", .text(receivedFrom)) }
+        if !receivedTo.isEmpty { f.add("i.received_on <= ?", .text(receivedTo)) }
+        if !overdueOn.isEmpty || !dueBy.isEmpty {
+            f.add("i.state IN (?, ?) AND i.due_date <> ''", .integer(Int64(ItemState.routed.rawValue)),
+                  .integer(Int64(ItemState.inProgress.rawValue)))
+        }
+        if !overdueOn.isEmpty { f.add("i.due_date < ?", .text(overdueOn)) }
+        if !dueBy.isEmpty { f.add("i.due_date <= ?", .text(dueBy)) }
+        for t in terms { f.contains(["i.search_text"], t) }
+        return f
+    }
+}
+
+/// Intake's persistence: items with their search index, relays, reports and bulletins. Every
+/// change goes through a write transaction that also appends its event.
+public struct IntakeStore: Sendable {
+    public let database: Database
+    let items = EntityTable<Xieshang_Intake_V1_Item>()
+    /// Counting stops here for broad searches.
+    public static let countCap = 10_000
+
+    public init(database: Database) {
+        self.database = database
+    }
+
+    public func migrate() async throws {
+        try await database.migrate(component: "intake", IntakeMigrations.all)
+    }
+
+    // MARK: Items
+
+    /// Stores a new item in `received` with a fresh ticket code.
+    public func submit(_ item: Xieshang_Intake_V1_Item, committee: Int64, actor: Actor) async throws -> Xieshang_Intake_V1_Item {
+        for attempt in 1... {
+            var draft = item
+            draft.committeeId = committee
+            draft.ticketCode = ItemRules.newTicketCode()
+            draft.state = .received
+            let fresh = draft
+            do {
+                return try await database.write { tx in
+                    var ready = fresh
+                    ready.receivedAtUnixMs = tx.nowMilliseconds
+                    ready.receivedOn = ItemRules.chinaDate(unixMilliseconds: tx.nowMilliseconds).description
+                    var step = Xieshang_Intake_V1_Step()
+                    step.state = .received
+                    step.atUnixMs = tx.nowMilliseconds
+                    step.actor = actor.name
+                    step.action = "received"
+                    ready.steps = [step]
+                    let stored = try items.insert(ready, in: tx, actor: actor)
+                    try Self.index(stored, in: tx)
+                    return stored
+                }
+            } catch StoreError.uniqueViolation(let constraint, _) where constraint.contains("ticket_code") && attempt < 5 {
+                continue
+            }
+        }
+        fatalError("unreachable")
+    }
+
+    /// Applies the command `make` builds from the current item, checking `version` when not 0.
+    public func transition(
+        _ id: Int64, version: Int64, committee: Int64, by who: Participant, actor: Actor,
+        _ make: @escaping @Sendable (Xieshang_Intake_V1_Item, Transaction) throws -> ItemCommand
+    ) async throws -> Xieshang_Intake_V1_Item {
+        guard id > 0 else { throw DomainError.invalid(field: "id", message: "required") }
+        return try await database.write { tx in
+            try apply(id, version: version, committee: committee, by: who, actor: actor, in: tx) { try make($0, tx) }
+        }
+    }
+
+    func apply(_ id: Int64, version: Int64, committee: Int64, by who: Participant, actor: Actor, in tx: Transaction,
+               _ make: (Xieshang_Intake_V1_Item) throws -> ItemCommand) throws -> Xieshang_Intake_V1_Item {
+        let current = try items.get(id, committee: committee, on: tx.connection)
+        if version != 0 && version != current.version {
+            throw DomainError.staleVersion(kind: "item", id: "\(id)", expected: version, actual: current.version)
+        }
+        let (next, type) = try ItemMachine.apply(try make(current), to: current, by: who, at: tx.nowMilliseconds)
+        let stored = try items.replace(current, with: next, in: tx, actor: actor, eventType: type, force: true)
+        if current.searchText != stored.searchText {
+            try tx.execute("DELETE FROM item_grams WHERE committee_id = ? AND item_id = ?", [.integer(committee), .integer(id)])
+            try Self.index(stored, in: tx)
+        }
+        return stored
+    }
+
+    /// Merges `id` into `intoID`: the duplicate is `merged`, the other item lists it.
+    public func merge(_ id: Int64, version: Int64, into intoID: Int64, committee: Int64, by who: Participant, actor: Actor) async throws -> Xieshang_Intake_V1_Item {
+        guard id > 0 else { throw DomainError.invalid(field: "id", message: "required") }
+        guard intoID > 0 else { throw DomainError.invalid(field: "into_id", message: "required") }
+        return try await database.write { tx in
+            guard try items.find(intoID, committee: committee, on: tx.connection) != nil else {
+                throw DomainError.invalid(field: "into_id", message: "no item \(intoID) in this committee")
+            }
+            _ = try apply(id, version: version, committee: committee, by: who, actor: actor, in: tx) { _ in .merge(intoID: intoID) }
+            return try apply(intoID, version: 0, committee: committee, by: who, actor: actor, in: tx) { _ in .absorb(duplicateID: id) }
+        }
+    }
+
+    public func item(_ id: Int64, committee: Int64) async throws -> Xieshang_Intake_V1_Item {
+        try await database.read { try items.get(id, committee: committee, on: $0) }
+    }
+
+    /// The item with `ticketCode` in `committee`; NOT_FOUND otherwise.
+    public func item(ticket code: String, committee: Int64) async throws -> Xieshang_Intake_V1_Item {
+        var f = SQLFilter()
+        f.add("ticket_code = ?", .text(code))
+        let filter = f
+        return try await database.read { conn in
+            guard let item = try items.first(committee: committee, where: filter, on: conn) else {
+                throw DomainError.notFound(kind: "ticket", id: code)
+            }
+            return item
+        }
+    }
+
+    /// A page of items matching `query`. Search terms of two characters or more go through the
+    /// bigram index (the longest term drives, every term is confirmed as a substring); a query
+    /// of one-character terms only scans. Returns whether the total was capped.
+    public func list(committee: Int64, query: ItemQuery, page: PageRequest) async throws -> (Page<Xieshang_Intake_V1_Item>, Bool) {
+        let filter = query.filter
+        let driving = query.terms.filter { $0.count >= 2 }.max { $0.count < $1.count }
+        let cap = Self.countCap
+        return try await database.read { conn in
+            var from = "items i"
+            var scope = SQLFilter()
+            if let term = driving {
+                from = "item_grams g JOIN items i ON i.id = g.item_id"
+                scope.add("g.committee_id = ? AND g.gram = ?", .integer(committee), .text(SearchGrams.lookupGram(of: term)))
+            }
+            scope.add("i.committee_id = ?", .integer(committee))
+            scope.add(filter)
+            let idColumn = driving == nil ? "i.id" : "g.item_id"
+            let rows = try conn.query(
+                "SELECT i.id, i.committee_id, i.version, i.body FROM \(from) WHERE \(idColumn) > ?\(scope.sql) ORDER BY \(idColumn) LIMIT ?",
+                [.integer(page.afterID)] + scope.binds + [.integer(Int64(page.size + 1))])
+            let found = try rows.prefix(page.size).map(EntityTable<Xieshang_Intake_V1_Item>.decode)
+            let more = rows.count > page.size
+            var total = found.count
+            var capped = false
+            if page.afterID != 0 || more {
+                let n = Int(try conn.query(
+                    "SELECT COUNT(*) AS n FROM (SELECT 1 AS x FROM \(from) WHERE 1 = 1\(scope.sql) LIMIT ?) t",
+                    scope.binds + [.integer(Int64(cap + 1))]).first?.int("n") ?? 0)
+                capped = n > cap
+                total = min(n, cap)
+            }
+            return (Page(items: found, nextToken: more ? PageRequest.token(after: found.last?.id ?? 0) : "", total: total), capped)
+        }
+    }
+
+    /// Writes `item`'s bigrams, 64 rows a statement.
+    static func index(_ item: Xieshang_Intake_V1_Item, in tx: Transaction) throws {
+        let grams = SearchGrams.grams(of: item.title + "\n" + item.text).sorted()
+        var start = 0
+        while start < grams.count {
+            let chunk = grams[start..<min(start + 64, grams.count)]
+            let sql = "INSERT INTO item_grams (committee_id, gram, item_id) VALUES "
+                + chunk.map { _ in "(?, ?, ?)" }.joined(separator: ", ")
+            try tx.execute(sql, chunk.flatMap { [SQLValue.integer(item.committeeId), .text($0), .integer(item.id)] })
+            start += 64
+        }
+    }
+
+    // MARK: Relays, reports, bulletins
+
+    public func create<E: StoredEntity>(_ record: E, committee: Int64, actor: Actor,
+                                        prepare: @escaping @Sendable (inout E, Transaction) throws -> Void = { _, _ in }) async throws -> E {
+        try await database.write { tx in
+            var r = record
+            r.committeeId = committee
+            try prepare(&r, tx)
+            return try EntityTable<E>().insert(r, in: tx, actor: actor)
+        }
+    }
+
+    /// Reads record `id`, checks `version` (unless 0), lets `change` edit it and stores it.
+    public func change<E: StoredEntity>(_ type: E.Type, _ id: Int64, version: Int64, committee: Int64, actor: Actor, eventType: String,
+                                        _ change: @escaping @Sendable (inout E, Transaction) throws -> Void) async throws -> E {
+        guard id > 0 else { throw DomainError.invalid(field: "id", message: "required") }
+        return try await database.write { tx in
+            let table = EntityTable<E>()
+            let current = try table.get(id, committee: committee, on: tx.connection)
+            if version != 0 && version != current.version {
+                throw DomainError.staleVersion(kind: E.entityKind, id: "\(id)", expected: version, actual: current.version)
+            }
+            var next = current
+            try change(&next, tx)
+            return try table.replace(current, with: next, in: tx, actor: actor, eventType: eventType, force: true)
+        }
+    }
+
+    public func get<E: StoredEntity>(_ type: E.Type, _ id: Int64, committee: Int64) async throws -> E {
+        try await database.read { try EntityTable<E>().get(id, committee: committee, on: $0) }
+    }
+
+    public func list<E: StoredEntity>(_ type: E.Type, committee: Int64, filter: SQLFilter, page: PageRequest) async throws -> Page<E> {
+        try await database.read { try EntityTable<E>().list(committee: committee, where: filter, page: page, on: $0) }
+    }
+
+    /// Total audience of the relays matching `filter`.
+    public func audienceTotal(committee: Int64, filter: SQLFilter) async throws -> Int64 {
+        try await database.read {
+            try $0.query("SELECT COALESCE(SUM(audience_size), 0) AS n FROM relays WHERE committee_id = ?\(filter.sql)",
+                         [.integer(committee)] + filter.binds).first?.int("n") ?? 0
+        }
+    }
+
+    /// Stores a draft report and links each of its items to it, in one transaction.
+    public func createReport(_ report: Xieshang_Intake_V1_OpinionReport, committee: Int64, by who: Participant, actor: Actor) async throws -> Xieshang_Intake_V1_OpinionReport {
+        try await database.write { tx in
+            var r = report
+            r.committeeId = committee
+            let stored = try EntityTable<Xieshang_Intake_V1_OpinionReport>().insert(r, in: tx, actor: actor)
+            try linkItems(stored.itemIds, toReport: stored.id, committee: committee, by: who, actor: actor, in: tx)
+            return stored
+        }
+    }
+
+    /// Links `itemIDs` to report `reportID` (each item records the report; merged ones refused).
+    func linkItems(_ itemIDs: [Int64], toReport reportID: Int64, committee: Int64, by who: Participant, actor: Actor, in tx: Transaction) throws {
+        for (i, itemID) in itemIDs.enumerated() {
+            guard let item = try items.find(itemID, committee: committee, on: tx.connection) else {
+                throw DomainError.invalid(field: "item_ids[\(i)]", message: "no item \(itemID) in this committee")
+            }
+            if item.state == .merged {
+                throw DomainError.invalid(field: "item_ids[\(i)]", message: "item \(itemID) was merged into item \(item.mergedIntoId)")
+            }
+            if item.links.contains(where: { $0.kind == .opinionReport && $0.targetId == reportID }) { continue }
+            _ = try apply(itemID, version: 0, committee: committee, by: who, actor: actor, in: tx) { _ in
+                .link(kind: .opinionReport, targetID: reportID)
+            }
+        }
+    }
+
+    /// Issues `reportIDs` (drafts) in the next bulletin of `year`.
+    public func issueBulletin(title: String, reportIDs: [Int64], year: Int32, issuedOn: String, committee: Int64, actor: Actor) async throws -> Xieshang_Intake_V1_Bulletin {
+        try await database.write { tx in
+            let reports = EntityTable<Xieshang_Intake_V1_OpinionReport>()
+            var current: [Xieshang_Intake_V1_OpinionReport] = []
+            for (i, id) in reportIDs.enumerated() {
+                guard let r = try reports.find(id, committee: committee, on: tx.connection) else {
+                    throw DomainError.invalid(field: "report_ids[\(i)]", message: "no report \(id) in this committee")
+                }
+                guard r.state == .draft else {
+                    throw DomainError.notAllowed("report \(id) is already issued in \(r.bulletinLabel)")
+                }
+                current.append(r)
+            }
+            var b = Xieshang_Intake_V1_Bulletin()
+            b.committeeId = committee
+            b.year = year
+            b.number = Int32(try NumberSequence.next("bulletin", committee: committee, scope: Int64(year), in: tx))
+            b.title = title
+            b.reportIds = reportIDs
+            b.issuedOn = issuedOn
+            let stored = try EntityTable<Xieshang_Intake_V1_Bulletin>().insert(b, in: tx, actor: actor)
+            for r in current {
+                var n = r
+                n.state = .issued
+                n.bulletinId = stored.id
+                n.bulletinLabel = "\(year)年第\(stored.number)期"
+                _ = try reports.replace(r, with: n, in: tx, actor: actor, eventType: "report.issued")
+            }
+            return stored
+        }
+    }
+}
