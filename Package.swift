@@ -81,7 +81,7 @@ let package = Package(
         ),
         .testTarget(name: "XieshangRPCTests", dependencies: ["XieshangRPC", "XieshangAPI", "XieshangInterop"]),
         .testTarget(name: "XieshangAPITests", dependencies: ["XieshangAPI", "XieshangRPC"]),
-        .target(name: "XieshangTestSupport", dependencies: ["XieshangStore"], path: "Tests/XieshangTestSupport"),
+        .target(name: "XieshangTestSupport", dependencies: ["XieshangStore", "XieshangRPC"], path: "Tests/XieshangTestSupport"),
         .testTarget(name: "XieshangStoreTests", dependencies: ["XieshangStore", "XieshangTestSupport"]),
         .testTarget(
             name: "XieshangIntakeTests",

@@ -4,6 +4,7 @@ import XieshangDirectory
 import XieshangKit
 import XieshangRPC
 import XieshangStore
+import XieshangTestSupport
 
 final class DirectoryServiceTests: XCTestCase {
     func testTenancyValidationDuplicatesAndVersions() async throws {

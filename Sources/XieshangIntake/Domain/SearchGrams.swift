@@ -33,13 +33,13 @@ public enum SearchGrams {
         return runs
     }
 
-    /// The grams to index for `text`: every bigram inside a run, plus each run's last character
-    /// alone, so that a one-character query is a prefix match over the grams.
+    /// The grams to index for `text`: every bigram inside a run, and a run of one character as
+    /// itself. (A one-character query has no bigram; it is matched by scanning.)
     public static func grams(of text: String) -> Set<String> {
         var grams = Set<String>()
         for run in runs(normalize(text)) {
             for i in run.indices.dropLast() { grams.insert(String(run[i]) + String(run[i + 1])) }
-            grams.insert(String(run[run.count - 1]))
+            if run.count == 1 { grams.insert(String(run[0])) }
         }
         return grams
     }
@@ -49,8 +49,7 @@ public enum SearchGrams {
         Array(runs(normalize(query)).map { String($0) }.prefix(8))
     }
 
-    /// The gram to look a term up by: its first bigram, or the character itself for a
-    /// one-character term (then matched as a prefix).
+    /// The gram to look a term of two or more characters up by: its first bigram.
     public static func lookupGram(of term: String) -> String {
         String(term.prefix(2))
     }
