@@ -29,6 +29,9 @@ extension RPCError {
         switch error {
         case let e as RPCError: return e
         case let e as RPCErrorConvertible: return e.rpcError
+        // Well-formed protobuf whose string field is not UTF-8 is bad input and names the field;
+        // bytes that are not the message at all are INTERNAL, as other gRPC servers report them.
+        case ProtoDecodingError.invalidUTF8(let field): return RPCError(.invalidArgument, "\(field): not valid UTF-8")
         case let e as ProtoDecodingError: return RPCError(.internal, "failed to decode message: \(e)")
         case is CancellationError: return RPCError(.cancelled, "call cancelled")
         default: return RPCError(.unknown, String(describing: error))
