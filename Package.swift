@@ -75,7 +75,7 @@ let package = Package(
         .executableTarget(
             name: "xieshang-bench",
             dependencies: [
-                "XieshangAPI", "XieshangRPC", "XieshangKit",
+                "XieshangAPI", "XieshangRPC", "XieshangKit", "XieshangStore", "XieshangIntake",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

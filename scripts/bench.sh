@@ -4,6 +4,7 @@
 #   scripts/bench.sh            everything
 #   scripts/bench.sh rpc        the RPC transport against grpcio and grpc-swift-2
 #   scripts/bench.sh directory  directory lookups and listings on SQLite and PostgreSQL
+#   scripts/bench.sh intake     submissions, routing and search (also over 1,000,000 items)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
@@ -16,4 +17,7 @@ if [ "$what" = all ] || [ "$what" = rpc ]; then
 fi
 if [ "$what" = all ] || [ "$what" = directory ]; then
   python3 scripts/bench_directory.py "$@"
+fi
+if [ "$what" = all ] || [ "$what" = intake ]; then
+  python3 scripts/bench_intake.py "$@"
 fi

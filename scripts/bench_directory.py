@@ -31,7 +31,7 @@ def run_engine(name, db_args, seconds, concurrency):
         wait_port(port, server)
         out = {}
         for workload in ("get", "list"):
-            r = subprocess.run(["taskset", "-c", "1", BIN / "xieshang-bench", "--port", str(port), "--workload", workload,
+            r = subprocess.run(["taskset", "-c", "1", BIN / "xieshang-bench", "directory", "--port", str(port), "--workload", workload,
                                 "--seconds", str(seconds), "--concurrency", str(concurrency)],
                                check=True, capture_output=True, text=True)
             out[workload] = json.loads(r.stdout.strip().splitlines()[-1])

@@ -6,10 +6,9 @@ import XieshangRPC
 
 /// `xieshang-bench directory`: a closed-loop load of member lookups or filtered listings against a
 /// running directory service, from `--concurrency` callers; prints one JSON line of results.
-@main
 struct DirectoryBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "xieshang-bench",
+        commandName: "directory",
         abstract: "Load a running directory service with member lookups or filtered member listings.")
 
     @Option(help: "The directory's port.") var port: Int
@@ -43,58 +42,21 @@ struct DirectoryBench: AsyncParsableCommand {
         let townIDs = try await client.listAreas(towns, options: options).areas.map(\.id)
         guard !ids.isEmpty, !sectors.isEmpty else { throw ValidationError("committee \(committee) has no members; seed first") }
 
-        let warmEnd = Date().addingTimeInterval(1)
-        let end = warmEnd.addingTimeInterval(seconds)
-        let results = try await withThrowingTaskGroup(of: ([UInt64], Int).self) { group in
-            for worker in 0..<concurrency {
-                group.addTask {
-                    var rng = SystemRandomNumberGenerator()
-                    var latencies: [UInt64] = []
-                    latencies.reserveCapacity(200_000)
-                    var errors = 0
-                    var n = worker
-                    while true {
-                        let now = Date()
-                        if now >= end { break }
-                        let t0 = DispatchTime.now().uptimeNanoseconds
-                        do {
-                            if workload == "get" {
-                                var r = Xieshang_Directory_V1_GetRequest()
-                                r.id = ids.randomElement(using: &rng)!
-                                _ = try await client.getMember(r, options: options)
-                            } else {
-                                var r = Xieshang_Directory_V1_ListMembersRequest()
-                                r.pageSize = 20
-                                if n % 2 == 0 { r.sectorId = sectors.randomElement(using: &rng)! } else { r.townId = townIDs.randomElement(using: &rng) ?? 0 }
-                                _ = try await client.listMembers(r, options: options)
-                            }
-                        } catch {
-                            errors += 1
-                        }
-                        n += 1
-                        if now >= warmEnd { latencies.append(DispatchTime.now().uptimeNanoseconds - t0) }
-                    }
-                    return (latencies, errors)
-                }
+        let memberIDs = ids
+        let stats = try await ClosedLoop.run(concurrency: concurrency, seconds: seconds) { worker, n in
+            var rng = SystemRandomNumberGenerator()
+            if workload == "get" {
+                var r = Xieshang_Directory_V1_GetRequest()
+                r.id = memberIDs.randomElement(using: &rng)!
+                _ = try await client.getMember(r, options: options)
+            } else {
+                var r = Xieshang_Directory_V1_ListMembersRequest()
+                r.pageSize = 20
+                if (worker + n) % 2 == 0 { r.sectorId = sectors.randomElement(using: &rng)! } else { r.townId = townIDs.randomElement(using: &rng) ?? 0 }
+                _ = try await client.listMembers(r, options: options)
             }
-            var all: [UInt64] = []
-            var errors = 0
-            for try await (l, e) in group {
-                all += l
-                errors += e
-            }
-            return (all.sorted(), errors)
         }
         await channel.close()
-        let lat = results.0
-        func pct(_ p: Double) -> Double { lat.isEmpty ? 0 : Double(lat[min(lat.count - 1, Int(Double(lat.count) * p))]) / 1e6 }
-        let mean = lat.isEmpty ? 0 : Double(lat.reduce(0, +)) / Double(lat.count) / 1e6
-        let out: [String: Any] = [
-            "workload": workload, "concurrency": concurrency, "seconds": seconds, "requests": lat.count,
-            "rps": Double(lat.count) / seconds, "mean_ms": mean, "p50_ms": pct(0.5), "p90_ms": pct(0.9),
-            "p99_ms": pct(0.99), "max_ms": pct(1.0), "errors": results.1, "members": ids.count,
-        ]
-        let data = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
-        print(String(decoding: data, as: UTF8.self))
+        try stats.print(["workload": workload, "members": ids.count])
     }
 }

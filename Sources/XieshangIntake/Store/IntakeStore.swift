@@ -93,6 +93,21 @@ public struct IntakeStore: Sendable {
         fatalError("unreachable")
     }
 
+    /// Stores many items in one transaction as they are (historic records from an earlier system,
+    /// benchmark corpora): each keeps its state and dates, gets a ticket code and its search grams.
+    public func importItems(_ batch: [Xieshang_Intake_V1_Item], committee: Int64, actor: Actor) async throws {
+        try await database.write { tx in
+            for item in batch {
+                var i = item
+                i.committeeId = committee
+                i.ticketCode = ItemRules.newTicketCode()
+                if i.receivedAtUnixMs == 0 { i.receivedAtUnixMs = tx.nowMilliseconds }
+                if i.receivedOn.isEmpty { i.receivedOn = ItemRules.chinaDate(unixMilliseconds: i.receivedAtUnixMs).description }
+                try Self.index(try items.insert(i, in: tx, actor: actor), in: tx)
+            }
+        }
+    }
+
     /// Applies the command `make` builds from the current item, checking `version` when not 0.
     public func transition(
         _ id: Int64, version: Int64, committee: Int64, by who: Participant, actor: Actor,
