@@ -11,6 +11,8 @@ public final class Database: Sendable {
     private let readers: ConnectionPool
     private let writers: ConnectionPool
     private let threads: NIOThreadPool
+    /// SQLite's writes go through group commit; PostgreSQL's run one transaction per connection.
+    private let committer: GroupCommitter?
 
     /// Opens (and for SQLite creates) the database and checks it answers. Migrate before use.
     public init(configuration: DatabaseConfiguration) throws {
@@ -29,6 +31,7 @@ public final class Database: Sendable {
             }
             readers = ConnectionPool(limit: n) { try SQLiteConnection(path: path, readOnly: true) }
             threads = NIOThreadPool(numberOfThreads: n + 1)
+            committer = GroupCommitter(pool: writers, threads: threads, notifier: notifier)
         case .postgres(let conninfo, let schema):
             let first = Box<SQLConnection>(try PostgresConnection(conninfo: conninfo, schema: schema))
             let pool = ConnectionPool(limit: n) {
@@ -38,6 +41,7 @@ public final class Database: Sendable {
             readers = pool
             writers = pool
             threads = NIOThreadPool(numberOfThreads: n)
+            committer = nil
         }
         threads.start()
     }
@@ -53,7 +57,8 @@ public final class Database: Sendable {
 
     /// Runs `body` in a write transaction; commits when it returns, rolls back when it throws.
     /// Events it emits are appended just before the commit. Conflicts with concurrent writers are
-    /// retried (the body must be safe to run again).
+    /// retried (the body must be safe to run again). On SQLite, bodies arriving together share one
+    /// commit (see GroupCommitter); each still succeeds or fails alone, and returns after its commit.
     @discardableResult
     public func write<T: Sendable>(_ body: @escaping @Sendable (Transaction) throws -> T) async throws -> T {
         let writers = self.writers
@@ -62,6 +67,7 @@ public final class Database: Sendable {
         while true {
             attempt += 1
             do {
+                if let committer { return try await committer.write(body) }
                 let (value, head) = try await threads.runIfActive {
                     try writers.withConnection { conn in try Self.transaction(conn, body) }
                 }

@@ -53,6 +53,37 @@ final class EventLogTests: XCTestCase {
         }
     }
 
+    /// Writes that arrive together (one group commit on SQLite) succeed or fail alone: a body that
+    /// throws after writing leaves neither rows nor events, its neighbours commit, numbers stay gapless.
+    func testFailingWritesAmongConcurrentOnesLeaveNothing() async throws {
+        struct Refused: Error {}
+        try await TestEngines.each("groupcommit", migrations: DatabaseTests.table) { db in
+            let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for w in 0..<60 {
+                    group.addTask {
+                        do {
+                            try await db.write { tx in
+                                try tx.execute("INSERT INTO things (committee_id, name) VALUES (?, ?)", [.integer(1), .text("w\(w)")])
+                                tx.emit(.sample(committee: 1, id: "w\(w)"))
+                                if w % 3 == 0 { throw Refused() }
+                            }
+                            return true
+                        } catch is Refused {
+                            return false
+                        }
+                    }
+                }
+                return try await group.reduce(into: [Bool]()) { $0.append($1) }
+            }
+            XCTAssertEqual(outcomes.filter { $0 }.count, 40)
+            let names = try await db.read { try $0.query("SELECT name FROM things", []).map { $0.text("name") } }
+            XCTAssertEqual(Set(names), Set((0..<60).filter { $0 % 3 != 0 }.map { "w\($0)" }))
+            let events = try await db.read { try EventLog.read(on: $0, after: 0, committees: nil, kinds: [], limit: 1000) }
+            XCTAssertEqual(events.map(\.sequence), Array(1...40))
+            XCTAssertEqual(Set(events.map(\.draft.entityID)), Set(names))
+        }
+    }
+
     func testNotifierWakesWaitersOnCommitAndTimesOut() async throws {
         try await TestEngines.each("notify", migrations: DatabaseTests.table) { db in
             let start = ContinuousClock.now

@@ -40,7 +40,6 @@ public struct ItemQuery: Sendable {
         }
         if !overdueOn.isEmpty { f.add("i.due_date < ?", .text(overdueOn)) }
         if !dueBy.isEmpty { f.add("i.due_date <= ?", .text(dueBy)) }
-        for t in terms { f.contains(["i.search_text"], t) }
         return f
     }
 }
@@ -50,8 +49,8 @@ public struct ItemQuery: Sendable {
 public struct IntakeStore: Sendable {
     public let database: Database
     let items = EntityTable<Xieshang_Intake_V1_Item>()
-    /// Counting stops here for broad searches.
-    public static let countCap = 10_000
+    /// Counting stops here for broad searches ("1,000+").
+    public static let countCap = 1_000
 
     public init(database: Database) {
         self.database = database
@@ -165,11 +164,14 @@ public struct IntakeStore: Sendable {
     }
 
     /// A page of items matching `query`. Search terms of two characters or more go through the
-    /// bigram index (the longest term drives, every term is confirmed as a substring); a query
-    /// of one-character terms only scans. Returns whether the total was capped.
+    /// bigram index (the longest term drives, every term is confirmed as a substring, except a
+    /// driving term of exactly two characters: its bigram is the term); a query of one-character
+    /// terms only scans. Returns whether the total was capped.
     public func list(committee: Int64, query: ItemQuery, page: PageRequest) async throws -> (Page<Xieshang_Intake_V1_Item>, Bool) {
-        let filter = query.filter
+        var filter = query.filter
         let driving = query.terms.filter { $0.count >= 2 }.max { $0.count < $1.count }
+        for t in query.terms where !(t == driving && t.count == 2) { filter.contains(["i.search_text"], t) }
+        let conditions = filter
         let cap = Self.countCap
         return try await database.read { conn in
             var from = "items i"
@@ -179,7 +181,7 @@ public struct IntakeStore: Sendable {
                 scope.add("g.committee_id = ? AND g.gram = ?", .integer(committee), .text(SearchGrams.lookupGram(of: term)))
             }
             scope.add("i.committee_id = ?", .integer(committee))
-            scope.add(filter)
+            scope.add(conditions)
             let idColumn = driving == nil ? "i.id" : "g.item_id"
             let rows = try conn.query(
                 "SELECT i.id, i.committee_id, i.version, i.body FROM \(from) WHERE \(idColumn) > ?\(scope.sql) ORDER BY \(idColumn) LIMIT ?",

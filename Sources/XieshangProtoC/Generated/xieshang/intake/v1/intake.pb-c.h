@@ -466,7 +466,7 @@ struct  Xieshang__Intake__V1__ListItemsResponse
   char *next_page_token;
   int32_t total;
   /*
-   * Set when counting stopped at `total` (10,000) for a broad search: at least that many match.
+   * Set when counting stopped at `total` (1,000) for a broad search: at least that many match.
    */
   protobuf_c_boolean total_capped;
 };
