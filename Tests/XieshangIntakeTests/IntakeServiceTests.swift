@@ -208,6 +208,25 @@ final class IntakeServiceTests: XCTestCase {
             XCTAssertEqual((first.items + second.items).map(\.id), [ids[0], ids[2]])
             XCTAssertEqual(second.nextPageToken, "")
 
+            // A request looks at a bounded window of candidates: with a window of one, the rare
+            // combination 漏水 + 屋顶 (the second candidate of 漏水) comes after an empty page.
+            var narrow = IntakeStore(database: h.intakeDB)
+            narrow.scanWindow = 1
+            var q = ItemQuery()
+            q.terms = ["漏水", "屋顶"]
+            var pages: [[Int64]] = []
+            var request = PageRequest(size: 20, afterID: 0)
+            var flagged = false
+            while true {
+                let (p, capped) = try await narrow.list(committee: h.committee, query: q, page: request)
+                pages.append(p.items.map(\.id))
+                flagged = flagged || capped
+                guard !p.nextToken.isEmpty else { break }
+                request = try PageRequest(size: 20, token: p.nextToken)
+            }
+            XCTAssertEqual(pages, [[], [ids[2]]], "the first window holds only 楼栋墙体长期漏水")
+            XCTAssertTrue(flagged, "the total is a lower bound while candidates are left unscanned")
+
             // A new title at registration is searchable.
             var reg = Xieshang_Intake_V1_RegisterRequest()
             reg.id = ids[1]

@@ -51,6 +51,8 @@ public struct IntakeStore: Sendable {
     let items = EntityTable<Xieshang_Intake_V1_Item>()
     /// Counting stops here for broad searches ("1,000+").
     public static let countCap = 1_000
+    /// Candidates one search request looks at.
+    public var scanWindow = 4_000
 
     public init(database: Database) {
         self.database = database
@@ -163,41 +165,63 @@ public struct IntakeStore: Sendable {
         }
     }
 
-    /// A page of items matching `query`. Search terms of two characters or more go through the
-    /// bigram index (the longest term drives, every term is confirmed as a substring, except a
-    /// driving term of exactly two characters: its bigram is the term); a query of one-character
-    /// terms only scans. Returns whether the total was capped.
+    /// A page of items matching `query`, and whether its total is only a lower bound.
+    ///
+    /// Search terms of two characters or more go through the bigram index: the longest term's
+    /// first bigram gives the candidates, and every term is confirmed as a substring (except a
+    /// driving term of exactly two characters, which is its own bigram). A request looks at no more
+    /// than `scanWindow` candidates, so a rare combination of common words cannot make it slow:
+    /// when the window ends before the page is full, the page is short and its token continues
+    /// after the window. Totals stop at ``countCap`` matches or `scanWindow` candidates, and are
+    /// then flagged as "at least". A query of one-character terms only scans the items.
     public func list(committee: Int64, query: ItemQuery, page: PageRequest) async throws -> (Page<Xieshang_Intake_V1_Item>, Bool) {
         var filter = query.filter
         let driving = query.terms.filter { $0.count >= 2 }.max { $0.count < $1.count }
         for t in query.terms where !(t == driving && t.count == 2) { filter.contains(["i.search_text"], t) }
-        let conditions = filter
-        let cap = Self.countCap
+        var scoped = SQLFilter()
+        scoped.add("i.committee_id = ?", .integer(committee))
+        scoped.add(filter)
+        let conditions = scoped
+        let (cap, window) = (Self.countCap, scanWindow)
         return try await database.read { conn in
-            var from = "items i"
-            var scope = SQLFilter()
-            if let term = driving {
-                from = "item_grams g JOIN items i ON i.id = g.item_id"
-                scope.add("g.committee_id = ? AND g.gram = ?", .integer(committee), .text(SearchGrams.lookupGram(of: term)))
+            let decode = EntityTable<Xieshang_Intake_V1_Item>.decode
+            guard let term = driving else {
+                let rows = try conn.query(
+                    "SELECT i.id, i.committee_id, i.version, i.body FROM items i WHERE i.id > ?\(conditions.sql) ORDER BY i.id LIMIT ?",
+                    [.integer(page.afterID)] + conditions.binds + [.integer(Int64(page.size + 1))])
+                let found = try rows.prefix(page.size).map(decode)
+                let more = rows.count > page.size
+                var total = found.count, capped = false
+                if page.afterID != 0 || more {
+                    let n = Int(try conn.query("SELECT COUNT(*) AS n FROM (SELECT 1 AS x FROM items i WHERE 1 = 1\(conditions.sql) LIMIT ?) t",
+                                               conditions.binds + [.integer(Int64(cap + 1))]).first?.int("n") ?? 0)
+                    (total, capped) = (min(n, cap), n > cap)
+                }
+                return (Page(items: found, nextToken: more ? PageRequest.token(after: found.last?.id ?? 0) : "", total: total), capped)
             }
-            scope.add("i.committee_id = ?", .integer(committee))
-            scope.add(conditions)
-            let idColumn = driving == nil ? "i.id" : "g.item_id"
-            let rows = try conn.query(
-                "SELECT i.id, i.committee_id, i.version, i.body FROM \(from) WHERE \(idColumn) > ?\(scope.sql) ORDER BY \(idColumn) LIMIT ?",
-                [.integer(page.afterID)] + scope.binds + [.integer(Int64(page.size + 1))])
-            let found = try rows.prefix(page.size).map(EntityTable<Xieshang_Intake_V1_Item>.decode)
-            let more = rows.count > page.size
-            var total = found.count
-            var capped = false
-            if page.afterID != 0 || more {
-                let n = Int(try conn.query(
-                    "SELECT COUNT(*) AS n FROM (SELECT 1 AS x FROM \(from) WHERE 1 = 1\(scope.sql) LIMIT ?) t",
-                    scope.binds + [.integer(Int64(cap + 1))]).first?.int("n") ?? 0)
-                capped = n > cap
-                total = min(n, cap)
+            let gram: [SQLValue] = [.integer(committee), .text(SearchGrams.lookupGram(of: term))]
+            let candidates = "SELECT item_id FROM item_grams WHERE committee_id = ? AND gram = ? AND item_id > ? ORDER BY item_id"
+            /// The last candidate of the window after `after`, when more candidates follow it.
+            func windowEnd(after: Int64) throws -> Int64? {
+                let rows = try conn.query(candidates + " LIMIT 2 OFFSET ?", gram + [.integer(after), .integer(Int64(window - 1))])
+                return rows.count == 2 ? rows[0].int("item_id") : nil
             }
-            return (Page(items: found, nextToken: more ? PageRequest.token(after: found.last?.id ?? 0) : "", total: total), capped)
+            func matches(after: Int64, limit: Int, select: String) throws -> [SQLRow] {
+                try conn.query(
+                    "SELECT \(select) FROM (\(candidates) LIMIT ?) c JOIN items i ON i.id = c.item_id WHERE 1 = 1\(conditions.sql) ORDER BY c.item_id LIMIT ?",
+                    gram + [.integer(after), .integer(Int64(window))] + conditions.binds + [.integer(Int64(limit))])
+            }
+            let rows = try matches(after: page.afterID, limit: page.size + 1, select: "i.id, i.committee_id, i.version, i.body")
+            let found = try rows.prefix(page.size).map(decode)
+            var next = rows.count > page.size ? PageRequest.token(after: found.last?.id ?? 0) : ""
+            if next.isEmpty, let end = try windowEnd(after: page.afterID) { next = PageRequest.token(after: end) }
+            var total = found.count, capped = false
+            if page.afterID != 0 || !next.isEmpty {
+                let n = try matches(after: 0, limit: cap + 1, select: "1 AS x").count
+                let unscanned = try windowEnd(after: 0) != nil
+                (total, capped) = (min(n, cap), n > cap || unscanned)
+            }
+            return (Page(items: found, nextToken: next, total: total), capped)
         }
     }
 
