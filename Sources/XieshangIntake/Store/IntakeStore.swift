@@ -129,8 +129,13 @@ public struct IntakeStore: Sendable {
         let (next, type) = try ItemMachine.apply(try make(current), to: current, by: who, at: tx.nowMilliseconds)
         let stored = try items.replace(current, with: next, in: tx, actor: actor, eventType: type, force: true)
         if current.searchText != stored.searchText {
-            try tx.execute("DELETE FROM item_grams WHERE committee_id = ? AND item_id = ?", [.integer(committee), .integer(id)])
-            try Self.index(stored, in: tx)
+            // Only the grams that changed, each by its primary key.
+            let before = Self.grams(of: current), after = Self.grams(of: stored)
+            for gram in before.subtracting(after) {
+                try tx.execute("DELETE FROM item_grams WHERE committee_id = ? AND gram = ? AND item_id = ?",
+                               [.integer(committee), .text(gram), .integer(id)])
+            }
+            try Self.insertGrams(after.subtracting(before), of: stored, in: tx)
         }
         return stored
     }
@@ -225,12 +230,21 @@ public struct IntakeStore: Sendable {
         }
     }
 
-    /// Writes `item`'s bigrams, 64 rows a statement.
+    static func grams(of item: Xieshang_Intake_V1_Item) -> Set<String> {
+        SearchGrams.grams(of: item.title + "\n" + item.text)
+    }
+
+    /// Writes `item`'s bigrams.
     static func index(_ item: Xieshang_Intake_V1_Item, in tx: Transaction) throws {
-        let grams = SearchGrams.grams(of: item.title + "\n" + item.text).sorted()
+        try insertGrams(grams(of: item), of: item, in: tx)
+    }
+
+    /// Writes `grams` for `item`, 64 rows a statement.
+    static func insertGrams(_ grams: Set<String>, of item: Xieshang_Intake_V1_Item, in tx: Transaction) throws {
+        let sorted = grams.sorted()
         var start = 0
-        while start < grams.count {
-            let chunk = grams[start..<min(start + 64, grams.count)]
+        while start < sorted.count {
+            let chunk = sorted[start..<min(start + 64, sorted.count)]
             let sql = "INSERT INTO item_grams (committee_id, gram, item_id) VALUES "
                 + chunk.map { _ in "(?, ?, ?)" }.joined(separator: ", ")
             try tx.execute(sql, chunk.flatMap { [SQLValue.integer(item.committeeId), .text($0), .integer(item.id)] })
@@ -240,12 +254,10 @@ public struct IntakeStore: Sendable {
 
     // MARK: Relays, reports, bulletins
 
-    public func create<E: StoredEntity>(_ record: E, committee: Int64, actor: Actor,
-                                        prepare: @escaping @Sendable (inout E, Transaction) throws -> Void = { _, _ in }) async throws -> E {
+    public func create<E: StoredEntity>(_ record: E, committee: Int64, actor: Actor) async throws -> E {
         try await database.write { tx in
             var r = record
             r.committeeId = committee
-            try prepare(&r, tx)
             return try EntityTable<E>().insert(r, in: tx, actor: actor)
         }
     }
