@@ -205,26 +205,30 @@ public struct IntakeStore: Sendable {
                 return (Page(items: found, nextToken: more ? PageRequest.token(after: found.last?.id ?? 0) : "", total: total), capped)
             }
             let gram: [SQLValue] = [.integer(committee), .text(SearchGrams.lookupGram(of: term))]
-            let candidates = "SELECT item_id FROM item_grams WHERE committee_id = ? AND gram = ? AND item_id > ? ORDER BY item_id"
             /// The last candidate of the window after `after`, when more candidates follow it.
             func windowEnd(after: Int64) throws -> Int64? {
-                let rows = try conn.query(candidates + " LIMIT 2 OFFSET ?", gram + [.integer(after), .integer(Int64(window - 1))])
+                let rows = try conn.query(
+                    "SELECT item_id FROM item_grams WHERE committee_id = ? AND gram = ? AND item_id > ? ORDER BY item_id LIMIT 2 OFFSET ?",
+                    gram + [.integer(after), .integer(Int64(window - 1))])
                 return rows.count == 2 ? rows[0].int("item_id") : nil
             }
-            func matches(after: Int64, limit: Int, select: String) throws -> [SQLRow] {
+            /// Matches among the candidates after `after` (up to `end`), in id order, streaming.
+            func matches(after: Int64, end: Int64?, limit: Int, select: String) throws -> [SQLRow] {
                 try conn.query(
-                    "SELECT \(select) FROM (\(candidates) LIMIT ?) c JOIN items i ON i.id = c.item_id WHERE 1 = 1\(conditions.sql) ORDER BY c.item_id LIMIT ?",
-                    gram + [.integer(after), .integer(Int64(window))] + conditions.binds + [.integer(Int64(limit))])
+                    "SELECT \(select) FROM item_grams g JOIN items i ON i.id = g.item_id WHERE g.committee_id = ? AND g.gram = ? AND g.item_id > ?"
+                        + (end == nil ? "" : " AND g.item_id <= ?") + "\(conditions.sql) ORDER BY g.item_id LIMIT ?",
+                    gram + [.integer(after)] + (end.map { [SQLValue.integer($0)] } ?? []) + conditions.binds + [.integer(Int64(limit))])
             }
-            let rows = try matches(after: page.afterID, limit: page.size + 1, select: "i.id, i.committee_id, i.version, i.body")
+            let end = try windowEnd(after: page.afterID)
+            let rows = try matches(after: page.afterID, end: end, limit: page.size + 1, select: "i.id, i.committee_id, i.version, i.body")
             let found = try rows.prefix(page.size).map(decode)
             var next = rows.count > page.size ? PageRequest.token(after: found.last?.id ?? 0) : ""
-            if next.isEmpty, let end = try windowEnd(after: page.afterID) { next = PageRequest.token(after: end) }
+            if next.isEmpty, let end { next = PageRequest.token(after: end) }
             var total = found.count, capped = false
             if page.afterID != 0 || !next.isEmpty {
-                let n = try matches(after: 0, limit: cap + 1, select: "1 AS x").count
-                let unscanned = try windowEnd(after: 0) != nil
-                (total, capped) = (min(n, cap), n > cap || unscanned)
+                let firstEnd = page.afterID == 0 ? end : try windowEnd(after: 0)
+                let n = try matches(after: 0, end: firstEnd, limit: cap + 1, select: "1 AS x").count
+                (total, capped) = (min(n, cap), n > cap || firstEnd != nil)
             }
             return (Page(items: found, nextToken: next, total: total), capped)
         }

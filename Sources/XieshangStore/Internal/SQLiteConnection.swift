@@ -21,11 +21,12 @@ final class SQLiteConnection: SQLConnection {
         }
         sqlite3_extended_result_codes(db, 1)
         sqlite3_busy_timeout(db, busyTimeoutMilliseconds)
-        if readOnly {
-            try executeScript("PRAGMA foreign_keys = ON;")
-        } else {
-            try executeScript("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+        if !readOnly {
+            try executeScript("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")
         }
+        // Reads map the file (up to 1 GiB) instead of copying pages through read(2), and each
+        // connection keeps 16 MiB of pages: large indexes (text search) stay warm.
+        try executeScript("PRAGMA foreign_keys = ON; PRAGMA mmap_size = 1073741824; PRAGMA cache_size = -16384;")
     }
 
     deinit {
