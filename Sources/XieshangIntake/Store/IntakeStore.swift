@@ -187,6 +187,8 @@ public struct IntakeStore: Sendable {
         scoped.add("i.committee_id = ?", .integer(committee))
         scoped.add(filter)
         let conditions = scoped
+        // A single two-character term and nothing else: the gram index alone answers the count.
+        let indexOnly = filter.clauses.isEmpty
         let (cap, window) = (Self.countCap, scanWindow)
         return try await database.read { conn in
             let decode = EntityTable<Xieshang_Intake_V1_Item>.decode
@@ -227,7 +229,15 @@ public struct IntakeStore: Sendable {
             var total = found.count, capped = false
             if page.afterID != 0 || !next.isEmpty {
                 let firstEnd = page.afterID == 0 ? end : try windowEnd(after: 0)
-                let n = try matches(after: 0, end: firstEnd, limit: cap + 1, select: "1 AS x").count
+                let n: Int
+                if indexOnly {
+                    n = Int(try conn.query(
+                        "SELECT COUNT(*) AS n FROM (SELECT 1 AS x FROM item_grams WHERE committee_id = ? AND gram = ?"
+                            + (firstEnd == nil ? "" : " AND item_id <= ?") + " LIMIT ?) t",
+                        gram + (firstEnd.map { [SQLValue.integer($0)] } ?? []) + [.integer(Int64(cap + 1))]).first?.int("n") ?? 0)
+                } else {
+                    n = try matches(after: 0, end: firstEnd, limit: cap + 1, select: "1 AS x").count
+                }
                 (total, capped) = (min(n, cap), n > cap || firstEnd != nil)
             }
             return (Page(items: found, nextToken: next, total: total), capped)
