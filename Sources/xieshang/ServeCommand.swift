@@ -64,11 +64,7 @@ struct DirectoryProcess {
             let summary = try await DemoDirectory(store: store, secrets: secrets).generate(progress: SeedCommand.progress)
             SeedCommand.report(summary)
         }
-        var config = ServerConfiguration()
-        config.host = options.resolvedHost()
-        config.port = port
-        config.threads = options.resolvedThreads()
-        config.handlersOnEventLoop = false
+        let config = options.serverConfiguration(port: port)
         let health = HealthService(serving: [Xieshang_Directory_V1_DirectoryService.name])
         let server = RPCServer(configuration: config, services: [DirectoryService(store: store, secrets: secrets), health])
         let bound = try await server.start()
@@ -97,11 +93,7 @@ struct IntakeProcess {
         try await store.migrate()
         let (dirHost, dirPort) = try options.resolvedDirectory()
         let channel = RPCChannel(host: dirHost, port: dirPort)
-        var config = ServerConfiguration()
-        config.host = options.resolvedHost()
-        config.port = port
-        config.threads = options.resolvedThreads()
-        config.handlersOnEventLoop = false
+        let config = options.serverConfiguration(port: port)
         let health = HealthService(serving: [Xieshang_Intake_V1_IntakeService.name])
         let service = IntakeService(store: store, directory: RemoteDirectory(channel: channel))
         let server = RPCServer(configuration: config, services: [service, health])

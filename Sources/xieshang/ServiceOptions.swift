@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import XieshangDirectory
+import XieshangRPC
 import XieshangStore
 
 /// Settings shared by the service commands. Every flag has an `XIESHANG_*` environment variable;
@@ -57,6 +58,17 @@ struct ServiceOptions: ParsableArguments {
             throw ValidationError("directory address '\(raw)' is not host:port")
         }
         return (String(raw[..<colon]), port)
+    }
+
+    /// A service's server settings: host, `port`, threads; handlers off the event loop (they
+    /// wait on the database).
+    func serverConfiguration(port: Int) -> ServerConfiguration {
+        var config = ServerConfiguration()
+        config.host = resolvedHost()
+        config.port = port
+        config.threads = resolvedThreads()
+        config.handlersOnEventLoop = false
+        return config
     }
 
     func resolvedThreads() -> Int? { threads ?? Self.env["XIESHANG_THREADS"].flatMap(Int.init) }

@@ -18,14 +18,7 @@ final class DirectoryHarness {
     var committeeB = Xieshang_Directory_V1_Committee()
 
     static func each(_ name: String, _ body: (DirectoryHarness) async throws -> Void) async throws {
-        for config in try TestEngines.configurations(name) {
-            let h = try await DirectoryHarness(config)
-            do { try await body(h) } catch {
-                await h.close()
-                throw EngineFailure(dialect: config.dialect, error: error)
-            }
-            await h.close()
-        }
+        try await TestEngines.each(name, make: { try await DirectoryHarness($0) }, close: { await $0.close() }, body)
     }
 
     init(_ config: DatabaseConfiguration) async throws {

@@ -34,14 +34,7 @@ final class IntakeHarness {
     var unitMember: Int64 = 0
 
     static func each(_ name: String, _ body: (IntakeHarness) async throws -> Void) async throws {
-        for config in try TestEngines.configurations(name) {
-            let h = try await IntakeHarness(config)
-            do { try await body(h) } catch {
-                await h.close()
-                throw EngineFailure(dialect: config.dialect, error: error)
-            }
-            await h.close()
-        }
+        try await TestEngines.each(name, make: { try await IntakeHarness($0) }, close: { await $0.close() }, body)
     }
 
     init(_ config: DatabaseConfiguration) async throws {

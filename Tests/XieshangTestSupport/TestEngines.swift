@@ -29,6 +29,22 @@ public enum TestEngines {
         return out
     }
 
+    /// Runs `body` once per engine with a harness `make` builds over that engine's configuration,
+    /// closing it afterwards (also when `body` fails, which is reported with the engine's name).
+    public static func each<H>(
+        _ name: String, make: (DatabaseConfiguration) async throws -> H, close: (H) async -> Void,
+        _ body: (H) async throws -> Void
+    ) async throws {
+        for config in try configurations(name) {
+            let h = try await make(config)
+            do { try await body(h) } catch {
+                await close(h)
+                throw EngineFailure(dialect: config.dialect, error: error)
+            }
+            await close(h)
+        }
+    }
+
     /// Runs `body` once per engine with a migrated database, closing it afterwards.
     public static func each(
         _ name: String, component: String = "test", migrations: [Migration] = [],
