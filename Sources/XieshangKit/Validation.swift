@@ -8,12 +8,14 @@ public protocol Validatable {
 }
 
 public enum Check {
-    /// Trims `value`; throws when empty (if required) or longer than `max` characters.
-    public static func text(_ value: String, _ field: String, required: Bool = true, max: Int = 200) throws -> String {
+    /// Trims `value`; throws when empty (if required), longer than `max` characters, or holding
+    /// control characters (line breaks are allowed in `multiline` text).
+    public static func text(_ value: String, _ field: String, required: Bool = true, max: Int = 200,
+                            multiline: Bool = false) throws -> String {
         let t = value.trimmedSpaces
         if required && t.isEmpty { throw ValidationFailure(field: field, message: "required") }
         if t.count > max { throw ValidationFailure(field: field, message: "longer than \(max) characters") }
-        if t.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\t" }) {
+        if t.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\t" && !(multiline && ($0 == "\n" || $0 == "\r")) }) {
             throw ValidationFailure(field: field, message: "contains control characters")
         }
         return t

@@ -15,16 +15,9 @@ public enum ItemRules {
         return first.count > 30 ? String(first.prefix(30)) + "…" : first
     }
 
-    /// Long free text: trimmed, required unless `required` is false, at most `max` characters;
-    /// line breaks and tabs allowed.
+    /// Free text that may run over lines (opinions, replies, notes), at most `max` characters.
     public static func longText(_ value: String, _ field: String, required: Bool = true, max: Int = maxText) throws -> String {
-        let t = value.trimmedSpaces
-        if required && t.isEmpty { throw ValidationFailure(field: field, message: "required") }
-        if t.count > max { throw ValidationFailure(field: field, message: "longer than \(max) characters") }
-        if t.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\t" && $0 != "\n" && $0 != "\r" }) {
-            throw ValidationFailure(field: field, message: "contains control characters")
-        }
-        return t
+        try Check.text(value, field, required: required, max: max, multiline: true)
     }
 
     static func attachments(_ list: [Xieshang_Intake_V1_Attachment]) throws -> [Xieshang_Intake_V1_Attachment] {

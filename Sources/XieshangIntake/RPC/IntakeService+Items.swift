@@ -89,8 +89,8 @@ extension IntakeService: Xieshang_Intake_V1_IntakeServiceProvider {
         q.memberID = request.memberId
         try Check.known(request.channel, "channel", required: false)
         q.channel = request.channel
-        q.receivedFrom = try Self.date(request.receivedFrom, field: "received_from")
-        q.receivedTo = try Self.date(request.receivedTo, field: "received_to")
+        q.receivedFrom = try Check.date(request.receivedFrom, "received_from")
+        q.receivedTo = try Check.date(request.receivedTo, "received_to")
         if request.overdueOnly { q.overdueOn = today.description }
         if !Self.seesAll(caller) {
             // Units see what is routed to them; members what they brought, raised or lead.
@@ -278,7 +278,7 @@ extension IntakeService: Xieshang_Intake_V1_IntakeServiceProvider {
         guard (0...365).contains(request.withinDays) else {
             throw DomainError.invalid(field: "within_days", message: "must be between 0 and 365")
         }
-        let asOfText = try Self.date(request.asOf, field: "as_of")
+        let asOfText = try Check.date(request.asOf, "as_of")
         let asOf = asOfText.isEmpty ? today : CivilDate(asOfText)!
         var q = ItemQuery()
         q.unitID = request.unitId

@@ -39,7 +39,7 @@ extension IntakeService {
         r.audience = try Check.text(request.audience, "audience", required: false)
         guard request.audienceSize >= 0 else { throw DomainError.invalid(field: "audience_size", message: "must not be negative") }
         r.audienceSize = request.audienceSize
-        r.date = try Self.date(request.date, field: "date")
+        r.date = try Check.date(request.date, "date")
         if r.date.isEmpty { r.date = today.description }
         try Check.known(request.channel, "channel", required: false)
         r.channel = request.channel
@@ -62,7 +62,7 @@ extension IntakeService {
         }
         f.equal("member_id", member)
         f.equal("town_id", request.townId)
-        let from = try Self.date(request.from, field: "from"), to = try Self.date(request.to, field: "to")
+        let from = try Check.date(request.from, "from"), to = try Check.date(request.to, "to")
         if !from.isEmpty { f.add("date >= ?", .text(from)) }
         if !to.isEmpty { f.add("date <= ?", .text(to)) }
         let filter = f
@@ -180,7 +180,7 @@ extension IntakeService {
     public func recordAdoption(request: Xieshang_Intake_V1_AdoptionRequest, context: ServerContext) async throws -> Xieshang_Intake_V1_OpinionReport {
         let caller = try staff(context, to: "recording an adoption")
         let by = try Check.text(request.adoptedBy, "adopted_by")
-        let date = try Self.date(request.date, field: "date")
+        let date = try Check.date(request.date, "date")
         let on = date.isEmpty ? today.description : date
         return try await changeIssued(request.id, version: request.version, caller, eventType: "report.adopted") { r in
             r.adopted = true
@@ -194,7 +194,7 @@ extension IntakeService {
         guard let given = request.instruction else { throw DomainError.invalid(field: "instruction", message: "required") }
         var i = Xieshang_Intake_V1_Instruction()
         i.leader = try Check.text(given.leader, "instruction.leader")
-        i.date = try Self.date(given.date, field: "instruction.date")
+        i.date = try Check.date(given.date, "instruction.date")
         if i.date.isEmpty { i.date = today.description }
         i.text = try ItemRules.longText(given.text, "instruction.text", max: 2000)
         let instruction = i
@@ -210,7 +210,7 @@ extension IntakeService {
         try Check.id(given.unitId, "follow_up.unit_id", required: true)
         try await directory.requireUnit(given.unitId, committee: caller.committeeID, field: "follow_up.unit_id")
         f.unitId = given.unitId
-        f.date = try Self.date(given.date, field: "follow_up.date")
+        f.date = try Check.date(given.date, "follow_up.date")
         if f.date.isEmpty { f.date = today.description }
         f.text = try ItemRules.longText(given.text, "follow_up.text", max: 2000)
         let followUp = f

@@ -84,10 +84,4 @@ public struct IntakeService: Sendable {
         t.canRate = shown.state == .answered || shown.state == .fedBack
         return t
     }
-
-    static func date(_ text: String, field: String) throws -> String {
-        if text.isEmpty { return "" }
-        guard let d = CivilDate(text) else { throw DomainError.invalid(field: field, message: "'\(text)' is not a YYYY-MM-DD date") }
-        return d.description
-    }
 }
