@@ -131,9 +131,8 @@ extension IntakeService: Xieshang_Intake_V1_IntakeServiceProvider {
 
     public func mergeItem(request: Xieshang_Intake_V1_MergeRequest, context: ServerContext) async throws -> Xieshang_Intake_V1_Item {
         let caller = try Caller(context: context)
-        _ = try await visibleItem(request.id, caller)
         return try await store.merge(request.id, version: request.version, into: request.intoId, committee: caller.committeeID,
-                                     by: Participant(caller), actor: caller.actor)
+                                     by: Participant(caller), actor: caller.actor, visible: { Self.canSee($0, caller) })
     }
 
     public func routeItem(request: Xieshang_Intake_V1_RouteRequest, context: ServerContext) async throws -> Xieshang_Intake_V1_Item {

@@ -45,12 +45,11 @@ public struct IntakeService: Sendable {
         return item
     }
 
-    /// Applies `command` to item `id` as `caller`, after the caller may see the item.
+    /// Applies `command` to item `id` as `caller`; an item the caller may not see is NOT_FOUND.
     func transition(_ id: Int64, version: Int64, _ caller: Caller,
                     _ make: @escaping @Sendable (Xieshang_Intake_V1_Item, Transaction) throws -> ItemCommand) async throws -> Xieshang_Intake_V1_Item {
-        _ = try await visibleItem(id, caller)
-        return try await store.transition(id, version: version, committee: caller.committeeID, by: Participant(caller),
-                                          actor: caller.actor, make)
+        try await store.transition(id, version: version, committee: caller.committeeID, by: Participant(caller),
+                                   actor: caller.actor, visible: { Self.canSee($0, caller) }, make)
     }
 
     /// The due date `days` working days from today (15 when 0).

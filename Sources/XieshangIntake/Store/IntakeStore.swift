@@ -110,19 +110,23 @@ public struct IntakeStore: Sendable {
     }
 
     /// Applies the command `make` builds from the current item, checking `version` when not 0.
+    /// An item `visible` refuses is NOT_FOUND, as if it did not exist.
     public func transition(
         _ id: Int64, version: Int64, committee: Int64, by who: Participant, actor: Actor,
+        visible: @escaping @Sendable (Xieshang_Intake_V1_Item) -> Bool = { _ in true },
         _ make: @escaping @Sendable (Xieshang_Intake_V1_Item, Transaction) throws -> ItemCommand
     ) async throws -> Xieshang_Intake_V1_Item {
         guard id > 0 else { throw DomainError.invalid(field: "id", message: "required") }
         return try await database.write { tx in
-            try apply(id, version: version, committee: committee, by: who, actor: actor, in: tx) { try make($0, tx) }
+            try apply(id, version: version, committee: committee, by: who, actor: actor, visible: visible, in: tx) { try make($0, tx) }
         }
     }
 
-    func apply(_ id: Int64, version: Int64, committee: Int64, by who: Participant, actor: Actor, in tx: Transaction,
+    func apply(_ id: Int64, version: Int64, committee: Int64, by who: Participant, actor: Actor,
+               visible: (Xieshang_Intake_V1_Item) -> Bool = { _ in true }, in tx: Transaction,
                _ make: (Xieshang_Intake_V1_Item) throws -> ItemCommand) throws -> Xieshang_Intake_V1_Item {
         let current = try items.get(id, committee: committee, on: tx.connection)
+        guard visible(current) else { throw DomainError.notFound(kind: "item", id: "\(id)") }
         if version != 0 && version != current.version {
             throw DomainError.staleVersion(kind: "item", id: "\(id)", expected: version, actual: current.version)
         }
@@ -141,14 +145,17 @@ public struct IntakeStore: Sendable {
     }
 
     /// Merges `id` into `intoID`: the duplicate is `merged`, the other item lists it.
-    public func merge(_ id: Int64, version: Int64, into intoID: Int64, committee: Int64, by who: Participant, actor: Actor) async throws -> Xieshang_Intake_V1_Item {
+    public func merge(_ id: Int64, version: Int64, into intoID: Int64, committee: Int64, by who: Participant, actor: Actor,
+                      visible: @escaping @Sendable (Xieshang_Intake_V1_Item) -> Bool = { _ in true }) async throws -> Xieshang_Intake_V1_Item {
         guard id > 0 else { throw DomainError.invalid(field: "id", message: "required") }
         guard intoID > 0 else { throw DomainError.invalid(field: "into_id", message: "required") }
         return try await database.write { tx in
             guard try items.find(intoID, committee: committee, on: tx.connection) != nil else {
                 throw DomainError.invalid(field: "into_id", message: "no item \(intoID) in this committee")
             }
-            _ = try apply(id, version: version, committee: committee, by: who, actor: actor, in: tx) { _ in .merge(intoID: intoID) }
+            _ = try apply(id, version: version, committee: committee, by: who, actor: actor, visible: visible, in: tx) { _ in
+                .merge(intoID: intoID)
+            }
             return try apply(intoID, version: 0, committee: committee, by: who, actor: actor, in: tx) { _ in .absorb(duplicateID: id) }
         }
     }
