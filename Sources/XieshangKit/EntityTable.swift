@@ -94,20 +94,23 @@ public struct EntityTable<E: StoredEntity>: Sendable {
 
     /// One page of the records matching `filter`, by id, whatever their committee: only for
     /// tables whose rows are visible across committees (committees themselves). Callers scope it.
-    public func page(where filter: SQLFilter, page: PageRequest, on conn: SQLConnection) throws -> Page<E> {
+    /// The table is aliased `i` for filters that name it. With `countCap`, counting stops after
+    /// that many and the page says its total is a lower bound.
+    public func page(where filter: SQLFilter, page: PageRequest, countCap: Int? = nil, on conn: SQLConnection) throws -> Page<E> {
         let rows = try conn.query(
-            "SELECT id, committee_id, version, body FROM \(E.table) WHERE id > ?\(filter.sql) ORDER BY id LIMIT ?",
+            "SELECT i.id, i.committee_id, i.version, i.body FROM \(E.table) i WHERE i.id > ?\(filter.sql) ORDER BY i.id LIMIT ?",
             [.integer(page.afterID)] + filter.binds + [.integer(Int64(page.size + 1))])
         let items = try rows.prefix(page.size).map(Self.decode)
         let more = rows.count > page.size
-        let total: Int
-        if page.afterID == 0 && !more {
-            total = items.count
-        } else {
-            total = Int(try conn.query("SELECT COUNT(*) AS n FROM \(E.table) WHERE 1 = 1\(filter.sql)",
+        var result = Page(items: items, nextToken: more ? PageRequest.token(after: items.last?.id ?? 0) : "", total: items.count)
+        if page.afterID != 0 || more {
+            let limit = countCap.map { " LIMIT \($0 + 1)" } ?? ""
+            let n = Int(try conn.query("SELECT COUNT(*) AS n FROM (SELECT 1 AS x FROM \(E.table) i WHERE 1 = 1\(filter.sql)\(limit)) t",
                                        filter.binds).first?.int("n") ?? 0)
+            result.total = min(n, countCap ?? n)
+            result.totalCapped = n > result.total
         }
-        return Page(items: items, nextToken: more ? PageRequest.token(after: items.last?.id ?? 0) : "", total: total)
+        return result
     }
 
     /// Every record of `committee` matching `filter`, by id (exports).

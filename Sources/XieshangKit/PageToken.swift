@@ -45,11 +45,14 @@ public struct Page<Element: Sendable>: Sendable {
     public var nextToken: String
     /// How many records match over all pages.
     public var total: Int
+    /// Set when counting stopped early: at least `total` match.
+    public var totalCapped: Bool
 
     /// A page.
-    public init(items: [Element], nextToken: String, total: Int) {
+    public init(items: [Element], nextToken: String, total: Int, totalCapped: Bool = false) {
         self.items = items
         self.nextToken = nextToken
         self.total = total
+        self.totalCapped = totalCapped
     }
 }

@@ -218,9 +218,9 @@ final class IntakeServiceTests: XCTestCase {
             var request = PageRequest(size: 20, afterID: 0)
             var flagged = false
             while true {
-                let (p, capped) = try await narrow.list(committee: h.committee, query: q, page: request)
+                let p = try await narrow.list(committee: h.committee, query: q, page: request)
                 pages.append(p.items.map(\.id))
-                flagged = flagged || capped
+                flagged = flagged || p.totalCapped
                 guard !p.nextToken.isEmpty else { break }
                 request = try PageRequest(size: 20, token: p.nextToken)
             }

@@ -104,13 +104,13 @@ extension IntakeService: Xieshang_Intake_V1_IntakeServiceProvider {
                 throw DomainError.forbidden("listing items needs a staff, unit or member account")
             }
         }
-        let (page, capped) = try await store.list(committee: caller.committeeID, query: q,
+        let page = try await store.list(committee: caller.committeeID, query: q,
                                                   page: PageRequest(size: request.pageSize, token: request.pageToken))
         var r = Xieshang_Intake_V1_ListItemsResponse()
         r.items = page.items
         r.nextPageToken = page.nextToken
         r.total = Int32(page.total)
-        r.totalCapped = capped
+        r.totalCapped = page.totalCapped
         return r
     }
 
@@ -287,7 +287,7 @@ extension IntakeService: Xieshang_Intake_V1_IntakeServiceProvider {
         } else {
             q.dueBy = CivilDate(dayNumber: asOf.dayNumber + Int(request.withinDays)).description
         }
-        let (page, _) = try await store.list(committee: caller.committeeID, query: q,
+        let page = try await store.list(committee: caller.committeeID, query: q,
                                              page: PageRequest(size: request.pageSize, token: request.pageToken))
         var r = Xieshang_Intake_V1_ChaseListResponse()
         r.entries = page.items.map { item in

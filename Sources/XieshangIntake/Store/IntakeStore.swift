@@ -177,7 +177,7 @@ public struct IntakeStore: Sendable {
         }
     }
 
-    /// A page of items matching `query`, and whether its total is only a lower bound.
+    /// A page of items matching `query` (its total flagged when only a lower bound).
     ///
     /// Search terms of two characters or more go through the bigram index: the longest term's
     /// first bigram gives the candidates, and every term is confirmed as a substring (except a
@@ -186,7 +186,7 @@ public struct IntakeStore: Sendable {
     /// when the window ends before the page is full, the page is short and its token continues
     /// after the window. Totals stop at ``countCap`` matches or `scanWindow` candidates, and are
     /// then flagged as "at least". A query of one-character terms only scans the items.
-    public func list(committee: Int64, query: ItemQuery, page: PageRequest) async throws -> (Page<Xieshang_Intake_V1_Item>, Bool) {
+    public func list(committee: Int64, query: ItemQuery, page: PageRequest) async throws -> Page<Xieshang_Intake_V1_Item> {
         var filter = query.filter
         let driving = query.terms.filter { $0.count >= 2 }.max { $0.count < $1.count }
         for t in query.terms where !(t == driving && t.count == 2) { filter.contains(["i.search_text"], t) }
@@ -200,18 +200,7 @@ public struct IntakeStore: Sendable {
         return try await database.read { conn in
             let decode = EntityTable<Xieshang_Intake_V1_Item>.decode
             guard let term = driving else {
-                let rows = try conn.query(
-                    "SELECT i.id, i.committee_id, i.version, i.body FROM items i WHERE i.id > ?\(conditions.sql) ORDER BY i.id LIMIT ?",
-                    [.integer(page.afterID)] + conditions.binds + [.integer(Int64(page.size + 1))])
-                let found = try rows.prefix(page.size).map(decode)
-                let more = rows.count > page.size
-                var total = found.count, capped = false
-                if page.afterID != 0 || more {
-                    let n = Int(try conn.query("SELECT COUNT(*) AS n FROM (SELECT 1 AS x FROM items i WHERE 1 = 1\(conditions.sql) LIMIT ?) t",
-                                               conditions.binds + [.integer(Int64(cap + 1))]).first?.int("n") ?? 0)
-                    (total, capped) = (min(n, cap), n > cap)
-                }
-                return (Page(items: found, nextToken: more ? PageRequest.token(after: found.last?.id ?? 0) : "", total: total), capped)
+                return try EntityTable<Xieshang_Intake_V1_Item>().page(where: conditions, page: page, countCap: cap, on: conn)
             }
             let gram: [SQLValue] = [.integer(committee), .text(SearchGrams.lookupGram(of: term))]
             /// The last candidate of the window after `after`, when more candidates follow it.
@@ -247,7 +236,7 @@ public struct IntakeStore: Sendable {
                 }
                 (total, capped) = (min(n, cap), n > cap || firstEnd != nil)
             }
-            return (Page(items: found, nextToken: next, total: total), capped)
+            return Page(items: found, nextToken: next, total: total, totalCapped: capped)
         }
     }
 
