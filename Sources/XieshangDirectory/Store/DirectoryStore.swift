@@ -4,7 +4,7 @@ import XieshangStore
 
 /// The directory's persistence: every read and write of its tables, always within one committee.
 /// Handlers call it and never see SQL or know which engine is underneath.
-public struct DirectoryStore: Sendable {
+public struct DirectoryStore: EntityStore {
     /// The database (SQLite file or PostgreSQL schema).
     public let database: Database
 
@@ -49,21 +49,6 @@ public struct DirectoryStore: Sendable {
             try check(current, ready, tx.connection)
             return try EntityTable<E>().update(ready, in: tx, actor: actor)
         }
-    }
-
-    /// A record of `committee`; NOT_FOUND otherwise.
-    public func get<E: StoredEntity>(_ type: E.Type, id: Int64, committee: Int64) async throws -> E {
-        try await database.read { try EntityTable<E>().get(id, committee: committee, on: $0) }
-    }
-
-    /// A page of `committee`'s records matching `filter`.
-    public func list<E: StoredEntity>(_ type: E.Type, committee: Int64, filter: SQLFilter, page: PageRequest) async throws -> Page<E> {
-        try await database.read { try EntityTable<E>().list(committee: committee, where: filter, page: page, on: $0) }
-    }
-
-    /// Every record of `committee` matching `filter`.
-    public func all<E: StoredEntity>(_ type: E.Type, committee: Int64, filter: SQLFilter = SQLFilter()) async throws -> [E] {
-        try await database.read { try EntityTable<E>().all(committee: committee, where: filter, on: $0) }
     }
 
     // MARK: Committees

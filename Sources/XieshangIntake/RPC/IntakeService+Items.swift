@@ -19,7 +19,7 @@ extension IntakeService: Xieshang_Intake_V1_IntakeServiceProvider {
         let item = try await store.item(ticket: try ItemRules.normalizeTicket(code), committee: caller.committeeID)
         var shown = item
         // A merged opinion follows the item it joined (one level; merges do not chain).
-        if item.state == .merged { shown = try await store.item(item.mergedIntoId, committee: caller.committeeID) }
+        if item.state == .merged { shown = try await store.get(Xieshang_Intake_V1_Item.self, id: item.mergedIntoId, committee: caller.committeeID) }
         return (item, shown)
     }
 

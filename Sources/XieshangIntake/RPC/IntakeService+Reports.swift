@@ -108,7 +108,7 @@ extension IntakeService {
     public func getReport(request: Xieshang_Intake_V1_GetRequest, context: ServerContext) async throws -> Xieshang_Intake_V1_OpinionReport {
         let caller = try reader(context, to: "reading reports")
         guard Self.seesAll(caller) else { throw DomainError.forbidden("reading reports needs a staff or leader account") }
-        return try await store.get(Xieshang_Intake_V1_OpinionReport.self, request.id, committee: caller.committeeID)
+        return try await store.get(Xieshang_Intake_V1_OpinionReport.self, id: request.id, committee: caller.committeeID)
     }
 
     public func listReports(request: Xieshang_Intake_V1_ListReportsRequest, context: ServerContext) async throws -> Xieshang_Intake_V1_ListReportsResponse {

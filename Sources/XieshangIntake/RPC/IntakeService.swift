@@ -40,7 +40,7 @@ public struct IntakeService: Sendable {
 
     /// The item if `caller` may see it; NOT_FOUND otherwise (nothing is given away).
     func visibleItem(_ id: Int64, _ caller: Caller) async throws -> Xieshang_Intake_V1_Item {
-        let item = try await store.item(id, committee: caller.committeeID)
+        let item = try await store.get(Xieshang_Intake_V1_Item.self, id: id, committee: caller.committeeID)
         guard Self.canSee(item, caller) else { throw DomainError.notFound(kind: "item", id: "\(id)") }
         return item
     }

@@ -46,7 +46,7 @@ public struct ItemQuery: Sendable {
 
 /// Intake's persistence: items with their search index, relays, reports and bulletins. Every
 /// change goes through a write transaction that also appends its event.
-public struct IntakeStore: Sendable {
+public struct IntakeStore: EntityStore {
     public let database: Database
     let items = EntityTable<Xieshang_Intake_V1_Item>()
     /// Counting stops here for broad searches ("1,000+").
@@ -158,10 +158,6 @@ public struct IntakeStore: Sendable {
             }
             return try apply(intoID, version: 0, committee: committee, by: who, actor: actor, in: tx) { _ in .absorb(duplicateID: id) }
         }
-    }
-
-    public func item(_ id: Int64, committee: Int64) async throws -> Xieshang_Intake_V1_Item {
-        try await database.read { try items.get(id, committee: committee, on: $0) }
     }
 
     /// The item with `ticketCode` in `committee`; NOT_FOUND otherwise.
@@ -286,14 +282,6 @@ public struct IntakeStore: Sendable {
             try change(&next, tx)
             return try table.replace(current, with: next, in: tx, actor: actor, eventType: eventType, force: true)
         }
-    }
-
-    public func get<E: StoredEntity>(_ type: E.Type, _ id: Int64, committee: Int64) async throws -> E {
-        try await database.read { try EntityTable<E>().get(id, committee: committee, on: $0) }
-    }
-
-    public func list<E: StoredEntity>(_ type: E.Type, committee: Int64, filter: SQLFilter, page: PageRequest) async throws -> Page<E> {
-        try await database.read { try EntityTable<E>().list(committee: committee, where: filter, page: page, on: $0) }
     }
 
     /// Total audience of the relays matching `filter`.
