@@ -28,27 +28,30 @@ struct ServeCommand: AsyncParsableCommand {
     var seedDemo = false
 
     func run() async throws {
+        let running: any RunningService
         switch service {
         case "directory":
-            let running = try await DirectoryProcess.start(options: options, port: options.resolvedPort(default: 50061), seedDemo: seedDemo)
-            print("directory listening on \(options.resolvedHost()):\(running.port)")
-            fflush(stdout)
-            try await SignalWaiter.waitForTermination()
-            await running.stop()
+            running = try await DirectoryProcess.start(options: options, port: options.resolvedPort(default: 50061), seedDemo: seedDemo)
         case "intake":
-            let running = try await IntakeProcess.start(options: options, port: options.resolvedPort(default: 50062))
-            print("intake listening on \(options.resolvedHost()):\(running.port)")
-            fflush(stdout)
-            try await SignalWaiter.waitForTermination()
-            await running.stop()
+            running = try await IntakeProcess.start(options: options, port: options.resolvedPort(default: 50062))
         default:
             throw ValidationError("unknown service '\(service)'; available: directory, intake")
         }
+        print("\(service) listening on \(options.resolvedHost()):\(running.port)")
+        fflush(stdout)
+        try await SignalWaiter.waitForTermination()
+        await running.stop()
     }
 }
 
+/// A service started by `serve`: the port it is bound to, and a graceful stop.
+protocol RunningService {
+    var port: Int { get }
+    func stop() async
+}
+
 /// A running directory service: its server, database and hashing threads.
-struct DirectoryProcess {
+struct DirectoryProcess: RunningService {
     let server: RPCServer
     let health: HealthService
     let database: Database
@@ -80,7 +83,7 @@ struct DirectoryProcess {
 }
 
 /// A running intake service: its server, database and directory channel.
-struct IntakeProcess {
+struct IntakeProcess: RunningService {
     let server: RPCServer
     let health: HealthService
     let database: Database
