@@ -222,14 +222,28 @@ public enum ItemMachine {
             next.chases.append(chase)
             note = [chase.whom, chase.note].filter { !$0.isEmpty }.joined(separator: ": ")
         }
-        var step = Xieshang_Intake_V1_Step()
-        step.state = next.state
-        step.atUnixMs = ms
-        step.actor = who.name
-        step.action = String(eventType.dropFirst("item.".count))
-        step.note = note
-        next.steps.append(step)
+        next.steps.append(step(next.state, action: String(eventType.dropFirst("item.".count)), by: who.name, at: ms, note: note))
         return (next, eventType)
+    }
+
+    /// A new item as received at `ms` (China Standard Time for its date), its first step by `name`.
+    public static func received(_ item: Item, by name: String, at ms: Int64) -> Item {
+        var r = item
+        r.state = .received
+        r.receivedAtUnixMs = ms
+        r.receivedOn = ItemRules.chinaDate(unixMilliseconds: ms).description
+        r.steps = [step(.received, action: "received", by: name, at: ms)]
+        return r
+    }
+
+    static func step(_ state: ItemState, action: String, by name: String, at ms: Int64, note: String = "") -> Xieshang_Intake_V1_Step {
+        var step = Xieshang_Intake_V1_Step()
+        step.state = state
+        step.atUnixMs = ms
+        step.actor = name
+        step.action = action
+        step.note = note
+        return step
     }
 
     /// Whether an item counts as overdue on `today`: still with the unit and past its due date.

@@ -66,24 +66,16 @@ public struct IntakeStore: EntityStore {
 
     /// Stores a new item in `received` with a fresh ticket code.
     public func submit(_ item: Xieshang_Intake_V1_Item, committee: Int64, actor: Actor) async throws -> Xieshang_Intake_V1_Item {
-        for attempt in 1... {
+        var attempt = 0
+        while true {
+            attempt += 1
             var draft = item
             draft.committeeId = committee
             draft.ticketCode = ItemRules.newTicketCode()
-            draft.state = .received
             let fresh = draft
             do {
                 return try await database.write { tx in
-                    var ready = fresh
-                    ready.receivedAtUnixMs = tx.nowMilliseconds
-                    ready.receivedOn = ItemRules.chinaDate(unixMilliseconds: tx.nowMilliseconds).description
-                    var step = Xieshang_Intake_V1_Step()
-                    step.state = .received
-                    step.atUnixMs = tx.nowMilliseconds
-                    step.actor = actor.name
-                    step.action = "received"
-                    ready.steps = [step]
-                    let stored = try items.insert(ready, in: tx, actor: actor)
+                    let stored = try items.insert(ItemMachine.received(fresh, by: actor.name, at: tx.nowMilliseconds), in: tx, actor: actor)
                     try Self.index(stored, in: tx)
                     return stored
                 }
@@ -91,7 +83,6 @@ public struct IntakeStore: EntityStore {
                 continue
             }
         }
-        fatalError("unreachable")
     }
 
     /// Stores many items in one transaction as they are (historic records from an earlier system,
