@@ -16,7 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
-from bench_rpc import free_port, replace_block, wait_port  # noqa: E402
+from bench_rpc import free_port, latency_table, replace_block, wait_port  # noqa: E402
 
 BIN = ROOT / ".build" / "release"
 
@@ -76,13 +76,7 @@ def main():
         "`get` = GetMember by a random id; `list` = ListMembers filtered by a random sector or town, 20 a page, with the total.",
         "The PostgreSQL server is the throwaway test server (`scripts/pg-server.sh`: fsync off) on the same two cores.",
         "",
-        "| engine | workload | req/s | mean ms | p50 ms | p90 ms | p99 ms | max ms |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
-    ]
-    for engine, rs in results.items():
-        for w, r in rs.items():
-            lines.append(f"| {engine} | {w} | {r['rps']:,.0f} | {r['mean_ms']:.2f} | {r['p50_ms']:.2f} | {r['p90_ms']:.2f} "
-                         f"| {r['p99_ms']:.2f} | {r['max_ms']:.2f} |")
+    ] + latency_table(results)
     lines.append("<!-- directory-bench:end -->")
     replace_block(Path(args.out), "directory-bench", "\n".join(lines))
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
-from bench_rpc import free_port, replace_block, wait_port  # noqa: E402
+from bench_rpc import free_port, latency_table, replace_block, wait_port  # noqa: E402
 
 BIN = ROOT / ".build" / "release"
 ENV = dict(os.environ, XIESHANG_PASSWORD_HASHING="minimal")
@@ -118,14 +118,7 @@ def main():
         "SQLite runs with `synchronous=FULL` (every acknowledged submission is on disk); the PostgreSQL server is the",
         "throwaway test server (`scripts/pg-server.sh`: fsync off) on the same two cores.",
         "",
-        "| engine | workload | req/s | mean ms | p50 ms | p90 ms | p99 ms | max ms |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
-    ]
-    for engine, rs in results.items():
-        for w, r in rs.items():
-            if isinstance(r, dict):
-                lines.append(f"| {engine} | {w} | {r['rps']:,.0f} | {r['mean_ms']:.2f} | {r['p50_ms']:.2f} | {r['p90_ms']:.2f} "
-                             f"| {r['p99_ms']:.2f} | {r['max_ms']:.2f} |")
+    ] + latency_table(results)
     lines.append("")
     for engine, rs in results.items():
         lines.append(f"{engine}: loading {args.items:,} items took {rs['load_seconds']:.0f} s "

@@ -214,6 +214,18 @@ def write_report(args, results, expected):
     print(f"bench: wrote {out}")
 
 
+def latency_table(results: dict) -> list:
+    """Markdown rows for {engine: {workload: xieshang-bench figures}} (other values are skipped)."""
+    lines = ["| engine | workload | req/s | mean ms | p50 ms | p90 ms | p99 ms | max ms |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for engine, rs in results.items():
+        for w, r in rs.items():
+            if isinstance(r, dict):
+                lines.append(f"| {engine} | {w} | {r['rps']:,.0f} | {r['mean_ms']:.2f} | {r['p50_ms']:.2f} | {r['p90_ms']:.2f} "
+                             f"| {r['p99_ms']:.2f} | {r['max_ms']:.2f} |")
+    return lines
+
+
 def replace_block(out: Path, marker: str, block: str):
     """Puts `block` (which starts and ends with the `marker` comments) into `out`, replacing the
     previous one; BENCHMARKS.md is shared by every benchmark."""
