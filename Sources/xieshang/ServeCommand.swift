@@ -28,12 +28,12 @@ struct ServeCommand: AsyncParsableCommand {
     var seedDemo = false
 
     func run() async throws {
-        let running: any RunningService
+        let running: RunningService
         switch service {
         case "directory":
-            running = try await DirectoryProcess.start(options: options, port: options.resolvedPort(default: 50061), seedDemo: seedDemo)
+            running = try await RunningService.directory(options: options, port: options.resolvedPort(default: 50061), seedDemo: seedDemo)
         case "intake":
-            running = try await IntakeProcess.start(options: options, port: options.resolvedPort(default: 50062))
+            running = try await RunningService.intake(options: options, port: options.resolvedPort(default: 50062))
         default:
             throw ValidationError("unknown service '\(service)'; available: directory, intake")
         }
@@ -44,21 +44,25 @@ struct ServeCommand: AsyncParsableCommand {
     }
 }
 
-/// A service started by `serve`: the port it is bound to, and a graceful stop.
-protocol RunningService {
-    var port: Int { get }
-    func stop() async
-}
-
-/// A running directory service: its server, database and hashing threads.
-struct DirectoryProcess: RunningService {
+/// A service started by `serve`: its server with health, the port it is bound to, and what to
+/// close after the server (database, threads, channels to other services).
+struct RunningService {
     let server: RPCServer
     let health: HealthService
-    let database: Database
-    let secrets: Secrets
     let port: Int
+    let cleanup: @Sendable () async -> Void
 
-    static func start(options: ServiceOptions, port: Int, seedDemo: Bool) async throws -> DirectoryProcess {
+    /// Serves `service` (and health, marked serving for `name`) on `port`.
+    static func serve(options: ServiceOptions, port: Int, name: String, service: RPCService,
+                      cleanup: @escaping @Sendable () async -> Void) async throws -> RunningService {
+        let health = HealthService(serving: [name])
+        let server = RPCServer(configuration: options.serverConfiguration(port: port), services: [service, health])
+        let bound = try await server.start()
+        return RunningService(server: server, health: health, port: bound, cleanup: cleanup)
+    }
+
+    /// The directory, with its hashing threads; creates the demo prefecture first when asked.
+    static func directory(options: ServiceOptions, port: Int, seedDemo: Bool) async throws -> RunningService {
         let database = try Database(configuration: options.database(service: "directory"))
         let store = DirectoryStore(database: database)
         try await store.migrate()
@@ -67,47 +71,30 @@ struct DirectoryProcess: RunningService {
             let summary = try await DemoDirectory(store: store, secrets: secrets).generate(progress: SeedCommand.progress)
             SeedCommand.report(summary)
         }
-        let config = options.serverConfiguration(port: port)
-        let health = HealthService(serving: [Xieshang_Directory_V1_DirectoryService.name])
-        let server = RPCServer(configuration: config, services: [DirectoryService(store: store, secrets: secrets), health])
-        let bound = try await server.start()
-        return DirectoryProcess(server: server, health: health, database: database, secrets: secrets, port: bound)
+        return try await serve(options: options, port: port, name: Xieshang_Directory_V1_DirectoryService.name,
+                               service: DirectoryService(store: store, secrets: secrets)) {
+            await database.close()
+            await secrets.shutdown()
+        }
     }
 
-    func stop() async {
-        health.markAllNotServing()
-        await server.shutdown()
-        await database.close()
-        await secrets.shutdown()
-    }
-}
-
-/// A running intake service: its server, database and directory channel.
-struct IntakeProcess: RunningService {
-    let server: RPCServer
-    let health: HealthService
-    let database: Database
-    let directoryChannel: RPCChannel
-    let port: Int
-
-    static func start(options: ServiceOptions, port: Int) async throws -> IntakeProcess {
+    /// Intake, with its channel to the directory.
+    static func intake(options: ServiceOptions, port: Int) async throws -> RunningService {
         let database = try Database(configuration: options.database(service: "intake"))
         let store = IntakeStore(database: database)
         try await store.migrate()
         let (dirHost, dirPort) = try options.resolvedDirectory()
         let channel = RPCChannel(host: dirHost, port: dirPort)
-        let config = options.serverConfiguration(port: port)
-        let health = HealthService(serving: [Xieshang_Intake_V1_IntakeService.name])
-        let service = IntakeService(store: store, directory: RemoteDirectory(channel: channel))
-        let server = RPCServer(configuration: config, services: [service, health])
-        let bound = try await server.start()
-        return IntakeProcess(server: server, health: health, database: database, directoryChannel: channel, port: bound)
+        return try await serve(options: options, port: port, name: Xieshang_Intake_V1_IntakeService.name,
+                               service: IntakeService(store: store, directory: RemoteDirectory(channel: channel))) {
+            await channel.close()
+            await database.close()
+        }
     }
 
     func stop() async {
         health.markAllNotServing()
         await server.shutdown()
-        await directoryChannel.close()
-        await database.close()
+        await cleanup()
     }
 }
