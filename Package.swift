@@ -49,7 +49,10 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
-        .target(name: "XieshangKit", dependencies: ["XieshangAPI", "XieshangRPC", "XieshangStore"]),
+        .target(
+            name: "XieshangKit",
+            dependencies: ["XieshangAPI", "XieshangRPC", "XieshangStore", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
+        ),
         .target(
             name: "XieshangDirectory",
             dependencies: [
@@ -68,7 +71,7 @@ let package = Package(
         .executableTarget(
             name: "xieshang",
             dependencies: [
-                "XieshangAPI", "XieshangRPC", "XieshangInterop", "XieshangStore", "XieshangDirectory", "XieshangIntake",
+                "XieshangAPI", "XieshangRPC", "XieshangInterop", "XieshangStore", "XieshangKit", "XieshangDirectory", "XieshangIntake",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -56,6 +56,14 @@ public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible
     /// The date `days` later (earlier when negative).
     public func adding(days: Int) -> CivilDate { CivilDate(dayNumber: dayNumber + days) }
 
+    /// The same day `months` later, or the month's last day when it is shorter (01-31 + 1 → 02-28).
+    public func adding(months: Int) -> CivilDate {
+        let p = parts
+        let index = p.year * 12 + (p.month - 1) + months
+        let (y, m) = (index / 12, index % 12 + 1)
+        return CivilDate(year: y, month: m, day: min(p.day, Self.daysIn(month: m, year: y))) ?? self
+    }
+
     public var description: String {
         let p = parts
         func pad(_ n: Int, _ w: Int) -> String {

@@ -5,6 +5,7 @@ import ArgumentParser
 import XieshangAPI
 import XieshangDirectory
 import XieshangIntake
+import XieshangKit
 import XieshangRPC
 import XieshangStore
 
@@ -86,7 +87,7 @@ struct RunningService {
         let (dirHost, dirPort) = try options.resolvedDirectory()
         let channel = RPCChannel(host: dirHost, port: dirPort)
         return try await serve(options: options, port: port, name: Xieshang_Intake_V1_IntakeService.name,
-                               service: IntakeService(store: store, directory: RemoteDirectory(channel: channel))) {
+                               service: IntakeService(store: store, directory: RemoteDirectory(channel: channel, serviceName: "intake"))) {
             await channel.close()
             await database.close()
         }

@@ -55,7 +55,7 @@ final class IntakeHarness {
         directoryChannel = RPCChannel(host: "127.0.0.1", port: try await directoryServer.start())
         let clock = now
         intakeServer = RPCServer(configuration: c, services: [
-            IntakeService(store: store, directory: RemoteDirectory(channel: directoryChannel, ttl: 0), clock: { clock.withLockedValue { $0 } }),
+            IntakeService(store: store, directory: RemoteDirectory(channel: directoryChannel, serviceName: "intake", ttl: 0), clock: { clock.withLockedValue { $0 } }),
         ])
         channel = RPCChannel(host: "127.0.0.1", port: try await intakeServer.start())
         try await seedDirectory()

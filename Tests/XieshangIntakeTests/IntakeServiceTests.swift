@@ -211,7 +211,7 @@ final class IntakeServiceTests: XCTestCase {
             // A request looks at a bounded window of candidates: with a window of one, the rare
             // combination 漏水 + 屋顶 (the second candidate of 漏水) comes after an empty page.
             var narrow = IntakeStore(database: h.intakeDB)
-            narrow.scanWindow = 1
+            narrow.grams.scanWindow = 1
             var q = ItemQuery()
             q.terms = ["漏水", "屋顶"]
             var pages: [[Int64]] = []

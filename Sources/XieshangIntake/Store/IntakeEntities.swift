@@ -16,7 +16,7 @@ extension Xieshang_Intake_V1_Item: StoredEntity {
     }
 
     /// What text search looks in: title and text, normalised.
-    var searchText: String { SearchGrams.normalize(title + "\n" + text) }
+    var searchText: String { IntakeStore.gramIndex.searchText(self) }
 }
 
 extension Xieshang_Intake_V1_Relay: StoredEntity {

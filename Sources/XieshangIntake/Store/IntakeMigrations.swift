@@ -20,9 +20,7 @@ enum IntakeMigrations {
             CREATE INDEX items_bringing ON items (committee_id, bringing_member_id, id);
             CREATE INDEX items_due ON items (committee_id, due_date);
 
-            CREATE TABLE item_grams (
-                committee_id BIGINT NOT NULL, gram TEXT NOT NULL, item_id BIGINT NOT NULL,
-                PRIMARY KEY (committee_id, gram, item_id)) {{WITHOUT_ROWID}};
+            """ + IntakeStore.gramIndex.migration + """
 
             CREATE TABLE relays (
                 id {{ID}}, committee_id BIGINT NOT NULL, version BIGINT NOT NULL,

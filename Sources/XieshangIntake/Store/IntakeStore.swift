@@ -49,10 +49,9 @@ public struct ItemQuery: Sendable {
 public struct IntakeStore: EntityStore {
     public let database: Database
     let items = EntityTable<Xieshang_Intake_V1_Item>()
-    /// Counting stops here for broad searches ("1,000+").
-    public static let countCap = 1_000
-    /// Candidates one search request looks at.
-    public var scanWindow = 4_000
+    /// Title and text, by bigram.
+    public var grams = Self.gramIndex
+    static let gramIndex = GramIndex<Xieshang_Intake_V1_Item>(table: "item_grams", idColumn: "item_id") { $0.title + "\n" + $0.text }
 
     public init(database: Database) {
         self.database = database
@@ -76,7 +75,7 @@ public struct IntakeStore: EntityStore {
             do {
                 return try await database.write { tx in
                     let stored = try items.insert(ItemMachine.received(fresh, by: actor.name, at: tx.nowMilliseconds), in: tx, actor: actor)
-                    try Self.index(stored, in: tx)
+                    try grams.index(stored, in: tx)
                     return stored
                 }
             } catch StoreError.uniqueViolation(let constraint, _) where constraint.contains("ticket_code") && attempt < 5 {
@@ -95,7 +94,7 @@ public struct IntakeStore: EntityStore {
                 i.ticketCode = ItemRules.newTicketCode()
                 if i.receivedAtUnixMs == 0 { i.receivedAtUnixMs = tx.nowMilliseconds }
                 if i.receivedOn.isEmpty { i.receivedOn = ItemRules.chinaDate(unixMilliseconds: i.receivedAtUnixMs).description }
-                try Self.index(try items.insert(i, in: tx, actor: actor), in: tx)
+                try grams.index(try items.insert(i, in: tx, actor: actor), in: tx)
             }
         }
     }
@@ -123,15 +122,7 @@ public struct IntakeStore: EntityStore {
         }
         let (next, type) = try ItemMachine.apply(try make(current), to: current, by: who, at: tx.nowMilliseconds)
         let stored = try items.replace(current, with: next, in: tx, actor: actor, eventType: type, force: true)
-        if current.searchText != stored.searchText {
-            // Only the grams that changed, each by its primary key.
-            let before = Self.grams(of: current), after = Self.grams(of: stored)
-            for gram in before.subtracting(after) {
-                try tx.execute("DELETE FROM item_grams WHERE committee_id = ? AND gram = ? AND item_id = ?",
-                               [.integer(committee), .text(gram), .integer(id)])
-            }
-            try Self.insertGrams(after.subtracting(before), of: stored, in: tx)
-        }
+        try grams.reindex(from: current, to: stored, in: tx)
         return stored
     }
 
@@ -164,89 +155,11 @@ public struct IntakeStore: EntityStore {
         }
     }
 
-    /// A page of items matching `query` (its total flagged when only a lower bound).
-    ///
-    /// Search terms of two characters or more go through the bigram index: the longest term's
-    /// first bigram gives the candidates, and every term is confirmed as a substring (except a
-    /// driving term of exactly two characters, which is its own bigram). A request looks at no more
-    /// than `scanWindow` candidates, so a rare combination of common words cannot make it slow:
-    /// when the window ends before the page is full, the page is short and its token continues
-    /// after the window. Totals stop at ``countCap`` matches or `scanWindow` candidates, and are
-    /// then flagged as "at least". A query of one-character terms only scans the items.
+    /// A page of items matching `query`, through the bigram index when it has search terms (see
+    /// ``GramIndex/search(committee:terms:filter:page:on:)``).
     public func list(committee: Int64, query: ItemQuery, page: PageRequest) async throws -> Page<Xieshang_Intake_V1_Item> {
-        var filter = query.filter
-        let driving = query.terms.filter { $0.count >= 2 }.max { $0.count < $1.count }
-        for t in query.terms where !(t == driving && t.count == 2) { filter.contains(["i.search_text"], t) }
-        var scoped = SQLFilter()
-        scoped.add("i.committee_id = ?", .integer(committee))
-        scoped.add(filter)
-        let conditions = scoped
-        // A single two-character term and nothing else: the gram index alone answers the count.
-        let indexOnly = filter.clauses.isEmpty
-        let (cap, window) = (Self.countCap, scanWindow)
-        return try await database.read { conn in
-            let decode = EntityTable<Xieshang_Intake_V1_Item>.decode
-            guard let term = driving else {
-                return try EntityTable<Xieshang_Intake_V1_Item>().page(where: conditions, page: page, countCap: cap, on: conn)
-            }
-            let gram: [SQLValue] = [.integer(committee), .text(SearchGrams.lookupGram(of: term))]
-            /// The last candidate of the window after `after`, when more candidates follow it.
-            func windowEnd(after: Int64) throws -> Int64? {
-                let rows = try conn.query(
-                    "SELECT item_id FROM item_grams WHERE committee_id = ? AND gram = ? AND item_id > ? ORDER BY item_id LIMIT 2 OFFSET ?",
-                    gram + [.integer(after), .integer(Int64(window - 1))])
-                return rows.count == 2 ? rows[0].int("item_id") : nil
-            }
-            /// Matches among the candidates after `after` (up to `end`), in id order, streaming.
-            func matches(after: Int64, end: Int64?, limit: Int, select: String) throws -> [SQLRow] {
-                try conn.query(
-                    "SELECT \(select) FROM item_grams g JOIN items i ON i.id = g.item_id WHERE g.committee_id = ? AND g.gram = ? AND g.item_id > ?"
-                        + (end == nil ? "" : " AND g.item_id <= ?") + "\(conditions.sql) ORDER BY g.item_id LIMIT ?",
-                    gram + [.integer(after)] + (end.map { [SQLValue.integer($0)] } ?? []) + conditions.binds + [.integer(Int64(limit))])
-            }
-            let end = try windowEnd(after: page.afterID)
-            let rows = try matches(after: page.afterID, end: end, limit: page.size + 1, select: "i.id, i.committee_id, i.version, i.body")
-            let found = try rows.prefix(page.size).map(decode)
-            var next = rows.count > page.size ? PageRequest.token(after: found.last?.id ?? 0) : ""
-            if next.isEmpty, let end { next = PageRequest.token(after: end) }
-            var total = found.count, capped = false
-            if page.afterID != 0 || !next.isEmpty {
-                let firstEnd = page.afterID == 0 ? end : try windowEnd(after: 0)
-                let n: Int
-                if indexOnly {
-                    n = Int(try conn.query(
-                        "SELECT COUNT(*) AS n FROM (SELECT 1 AS x FROM item_grams WHERE committee_id = ? AND gram = ?"
-                            + (firstEnd == nil ? "" : " AND item_id <= ?") + " LIMIT ?) t",
-                        gram + (firstEnd.map { [SQLValue.integer($0)] } ?? []) + [.integer(Int64(cap + 1))]).first?.int("n") ?? 0)
-                } else {
-                    n = try matches(after: 0, end: firstEnd, limit: cap + 1, select: "1 AS x").count
-                }
-                (total, capped) = (min(n, cap), n > cap || firstEnd != nil)
-            }
-            return Page(items: found, nextToken: next, total: total, totalCapped: capped)
-        }
-    }
-
-    static func grams(of item: Xieshang_Intake_V1_Item) -> Set<String> {
-        SearchGrams.grams(of: item.title + "\n" + item.text)
-    }
-
-    /// Writes `item`'s bigrams.
-    static func index(_ item: Xieshang_Intake_V1_Item, in tx: Transaction) throws {
-        try insertGrams(grams(of: item), of: item, in: tx)
-    }
-
-    /// Writes `grams` for `item`, 64 rows a statement.
-    static func insertGrams(_ grams: Set<String>, of item: Xieshang_Intake_V1_Item, in tx: Transaction) throws {
-        let sorted = grams.sorted()
-        var start = 0
-        while start < sorted.count {
-            let chunk = sorted[start..<min(start + 64, sorted.count)]
-            let sql = "INSERT INTO item_grams (committee_id, gram, item_id) VALUES "
-                + chunk.map { _ in "(?, ?, ?)" }.joined(separator: ", ")
-            try tx.execute(sql, chunk.flatMap { [SQLValue.integer(item.committeeId), .text($0), .integer(item.id)] })
-            start += 64
-        }
+        let index = grams
+        return try await database.read { try index.search(committee: committee, terms: query.terms, filter: query.filter, page: page, on: $0) }
     }
 
     // MARK: Relays, reports, bulletins

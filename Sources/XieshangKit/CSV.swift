@@ -1,5 +1,3 @@
-import XieshangKit
-
 /// RFC 4180 CSV: quoted fields with doubled quotes, embedded commas and line breaks, CRLF or LF,
 /// an optional UTF-8 byte-order mark.
 public enum CSV {

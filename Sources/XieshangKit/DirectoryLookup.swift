@@ -4,12 +4,20 @@ import XieshangKit
 import XieshangRPC
 import XieshangStore
 
-/// What intake needs from the directory: that the members, units and places it is given exist in
-/// the committee, and due dates on the committee's working-day calendar.
+/// What services need from the directory: that the members, units, places and groups they are
+/// given exist in the committee, and due dates on the committee's working-day calendar.
 public protocol DirectoryLookup: Sendable {
     func member(_ id: Int64, committee: Int64) async throws -> Xieshang_Directory_V1_Member?
     func unit(_ id: Int64, committee: Int64) async throws -> Xieshang_Directory_V1_Unit?
     func area(_ id: Int64, committee: Int64) async throws -> Xieshang_Directory_V1_Area?
+    /// An account (leaders are accounts with the leader role).
+    func account(_ id: Int64, committee: Int64) async throws -> Xieshang_Directory_V1_Account?
+    /// The committee's sectors (界别), parties and special committees (专委会), archived included.
+    func sectors(committee: Int64) async throws -> [Xieshang_Directory_V1_Sector]
+    func parties(committee: Int64) async throws -> [Xieshang_Directory_V1_Party]
+    func specialCommittees(committee: Int64) async throws -> [Xieshang_Directory_V1_SpecialCommittee]
+    /// The committee's terms (届).
+    func terms(committee: Int64) async throws -> [Xieshang_Directory_V1_Term]
     /// `date` plus `days` working days on `committee`'s calendar.
     func addWorkingDays(_ days: Int32, to date: CivilDate, committee: Int64) async throws -> CivilDate
 }
@@ -21,10 +29,13 @@ public final class RemoteDirectory: DirectoryLookup, @unchecked Sendable {
     let client: Xieshang_Directory_V1_DirectoryServiceClient
     let ttl: Double
     let timeout: Double
+    /// The name the calls are made under (the calling service).
+    let serviceName: String
     private let cache = NIOLockedValueBox([String: (expires: Double, value: any Sendable)]())
 
-    public init(channel: RPCChannel, ttl: Double = 30, timeout: Double = 5) {
+    public init(channel: RPCChannel, serviceName: String, ttl: Double = 30, timeout: Double = 5) {
         self.client = Xieshang_Directory_V1_DirectoryServiceClient(channel: channel)
+        self.serviceName = serviceName
         self.ttl = ttl
         self.timeout = timeout
     }
@@ -33,7 +44,7 @@ public final class RemoteDirectory: DirectoryLookup, @unchecked Sendable {
         var p = Xieshang_Common_V1_Principal()
         p.committeeId = committee
         p.roles = [.system]
-        p.displayName = "intake"
+        p.displayName = serviceName
         return CallOptions(metadata: Caller.metadata(for: p), timeout: timeout)
     }
 
@@ -70,6 +81,55 @@ public final class RemoteDirectory: DirectoryLookup, @unchecked Sendable {
         try await cached("a\(committee)/\(id)") { try await client.getArea(get(id), options: options(committee)) }
     }
 
+    public func account(_ id: Int64, committee: Int64) async throws -> Xieshang_Directory_V1_Account? {
+        try await cached("acc\(committee)/\(id)") { try await client.getAccount(get(id), options: options(committee)) }
+    }
+
+    /// Every page of a short reference list.
+    private func every<T: Sendable>(_ key: String, committee: Int64,
+                                    _ page: (Xieshang_Directory_V1_ListRequest) async throws -> ([T], String)) async throws -> [T] {
+        try await cached("\(key)\(committee)") {
+            var all: [T] = []
+            var r = Xieshang_Directory_V1_ListRequest()
+            r.pageSize = 1000
+            r.includeArchived = true
+            while true {
+                let (items, next) = try await page(r)
+                all += items
+                if next.isEmpty { return all }
+                r.pageToken = next
+            }
+        } ?? []
+    }
+
+    public func sectors(committee: Int64) async throws -> [Xieshang_Directory_V1_Sector] {
+        try await every("sectors", committee: committee) {
+            let r = try await client.listSectors($0, options: options(committee))
+            return (r.sectors, r.nextPageToken)
+        }
+    }
+
+    public func parties(committee: Int64) async throws -> [Xieshang_Directory_V1_Party] {
+        try await every("parties", committee: committee) {
+            let r = try await client.listParties($0, options: options(committee))
+            return (r.parties, r.nextPageToken)
+        }
+    }
+
+    public func specialCommittees(committee: Int64) async throws -> [Xieshang_Directory_V1_SpecialCommittee] {
+        try await every("special", committee: committee) {
+            let r = try await client.listSpecialCommittees($0, options: options(committee))
+            return (r.specialCommittees, r.nextPageToken)
+        }
+    }
+
+    public func terms(committee: Int64) async throws -> [Xieshang_Directory_V1_Term] {
+        try await every("terms", committee: committee) {
+            let r = try await client.listTerms($0, options: options(committee))
+            return (r.terms, r.nextPageToken)
+        }
+    }
+
     public func addWorkingDays(_ days: Int32, to date: CivilDate, committee: Int64) async throws -> CivilDate {
         var r = Xieshang_Directory_V1_AddWorkingDaysRequest()
         r.date = date.description
@@ -85,7 +145,7 @@ public final class RemoteDirectory: DirectoryLookup, @unchecked Sendable {
 extension DirectoryLookup {
     /// INVALID_ARGUMENT naming `field` unless `id` is 0 or a member of `committee`; the member.
     @discardableResult
-    func requireMember(_ id: Int64, committee: Int64, field: String) async throws -> Xieshang_Directory_V1_Member? {
+    public func requireMember(_ id: Int64, committee: Int64, field: String) async throws -> Xieshang_Directory_V1_Member? {
         guard id != 0 else { return nil }
         guard let m = try await member(id, committee: committee) else {
             throw DomainError.invalid(field: field, message: "no member \(id) in this committee")
@@ -93,7 +153,7 @@ extension DirectoryLookup {
         return m
     }
 
-    func requireUnit(_ id: Int64, committee: Int64, field: String) async throws {
+    public func requireUnit(_ id: Int64, committee: Int64, field: String) async throws {
         guard id != 0 else { return }
         guard try await unit(id, committee: committee) != nil else {
             throw DomainError.invalid(field: field, message: "no unit \(id) in this committee")
@@ -101,7 +161,7 @@ extension DirectoryLookup {
     }
 
     /// Checks a town and village pair: each an area of the right level, the village in the town.
-    func requirePlace(town: Int64, village: Int64, committee: Int64) async throws {
+    public func requirePlace(town: Int64, village: Int64, committee: Int64) async throws {
         if town != 0 {
             guard let t = try await area(town, committee: committee), t.level == .town else {
                 throw DomainError.invalid(field: "town_id", message: "no town \(town) in this committee")
@@ -115,5 +175,18 @@ extension DirectoryLookup {
                 throw DomainError.invalid(field: "village_id", message: "village \(village) is not in town \(town)")
             }
         }
+    }
+
+    /// INVALID_ARGUMENT naming `field` unless `id` is 0 or a record among `records` (by `id`).
+    public func require<T>(_ id: Int64, in records: [T], id key: (T) -> Int64, kind: String, field: String) throws {
+        guard id != 0 else { return }
+        if !records.contains(where: { key($0) == id }) {
+            throw DomainError.invalid(field: field, message: "no \(kind) \(id) in this committee")
+        }
+    }
+
+    /// `date` moved forward to the first working day on or after it.
+    public func workingDay(onOrAfter date: CivilDate, committee: Int64) async throws -> CivilDate {
+        try await addWorkingDays(1, to: date.adding(days: -1), committee: committee)
     }
 }
