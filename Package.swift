@@ -67,18 +67,19 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
+        .target(name: "XieshangProposal", dependencies: ["XieshangAPI", "XieshangRPC", "XieshangStore", "XieshangKit"]),
         .target(name: "XieshangInterop", dependencies: ["XieshangAPI", "XieshangRPC"]),
         .executableTarget(
             name: "xieshang",
             dependencies: [
-                "XieshangAPI", "XieshangRPC", "XieshangInterop", "XieshangStore", "XieshangKit", "XieshangDirectory", "XieshangIntake",
+                "XieshangAPI", "XieshangRPC", "XieshangInterop", "XieshangStore", "XieshangKit", "XieshangDirectory", "XieshangIntake", "XieshangProposal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "xieshang-bench",
             dependencies: [
-                "XieshangAPI", "XieshangRPC", "XieshangKit", "XieshangStore", "XieshangIntake",
+                "XieshangAPI", "XieshangRPC", "XieshangKit", "XieshangStore", "XieshangIntake", "XieshangProposal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -89,6 +90,10 @@ let package = Package(
         .testTarget(
             name: "XieshangIntakeTests",
             dependencies: ["XieshangIntake", "XieshangDirectory", "XieshangKit", "XieshangStore", "XieshangAPI", "XieshangRPC", "XieshangTestSupport"]
+        ),
+        .testTarget(
+            name: "XieshangProposalTests",
+            dependencies: ["XieshangProposal", "XieshangDirectory", "XieshangKit", "XieshangStore", "XieshangAPI", "XieshangRPC", "XieshangTestSupport"]
         ),
         .testTarget(
             name: "XieshangDirectoryTests",

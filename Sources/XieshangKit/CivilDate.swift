@@ -8,6 +8,11 @@ public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible
         self.dayNumber = dayNumber
     }
 
+    /// The date in China Standard Time (UTC+8, no daylight saving) at `ms` since 1970.
+    public static func china(unixMilliseconds ms: Int64) -> CivilDate {
+        CivilDate(dayNumber: Int((ms / 1000 + 8 * 3600) / 86_400))
+    }
+
     /// A date from its parts; nil when it does not exist (2025-02-29).
     public init?(year: Int, month: Int, day: Int) {
         guard (1...9999).contains(year), (1...12).contains(month), day >= 1,

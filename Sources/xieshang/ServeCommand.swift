@@ -6,6 +6,7 @@ import XieshangAPI
 import XieshangDirectory
 import XieshangIntake
 import XieshangKit
+import XieshangProposal
 import XieshangRPC
 import XieshangStore
 
@@ -13,14 +14,15 @@ import XieshangStore
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run one service (directory or intake) with its health service.",
+        abstract: "Run one service (directory, intake or proposals) with its health service.",
         discussion: """
             Migrates its database on start. Stops gracefully on SIGTERM or Ctrl-C. Default ports: \
-            directory 50061, intake 50062. Intake checks members, units and places against the \
-            directory named by --directory.
+            directory 50061, intake 50062, proposals 50063. Intake and proposals check members, \
+            units and places against the directory named by --directory. Several proposal \
+            replicas may share one database: registration numbers stay gap-free and unique.
             """)
 
-    @Argument(help: "The service: directory or intake.")
+    @Argument(help: "The service: directory, intake or proposals.")
     var service: String
 
     @OptionGroup var options: ServiceOptions
@@ -35,8 +37,10 @@ struct ServeCommand: AsyncParsableCommand {
             running = try await RunningService.directory(options: options, port: options.resolvedPort(default: 50061), seedDemo: seedDemo)
         case "intake":
             running = try await RunningService.intake(options: options, port: options.resolvedPort(default: 50062))
+        case "proposals":
+            running = try await RunningService.proposals(options: options, port: options.resolvedPort(default: 50063))
         default:
-            throw ValidationError("unknown service '\(service)'; available: directory, intake")
+            throw ValidationError("unknown service '\(service)'; available: directory, intake, proposals")
         }
         print("\(service) listening on \(options.resolvedHost()):\(running.port)")
         fflush(stdout)
@@ -84,10 +88,27 @@ struct RunningService {
         let database = try Database(configuration: options.database(service: "intake"))
         let store = IntakeStore(database: database)
         try await store.migrate()
+        return try await withDirectory(options: options, port: port, name: Xieshang_Intake_V1_IntakeService.name, database: database) {
+            IntakeService(store: store, directory: RemoteDirectory(channel: $0, serviceName: "intake"))
+        }
+    }
+
+    /// Proposals, with its channel to the directory.
+    static func proposals(options: ServiceOptions, port: Int) async throws -> RunningService {
+        let database = try Database(configuration: options.database(service: "proposals"))
+        let store = ProposalStore(database: database)
+        try await store.migrate()
+        return try await withDirectory(options: options, port: port, name: Xieshang_Proposal_V1_ProposalService.name, database: database) {
+            ProposalService(store: store, directory: RemoteDirectory(channel: $0, serviceName: "proposals"))
+        }
+    }
+
+    /// Serves the service `make` builds over a channel to the directory named in `options`.
+    static func withDirectory(options: ServiceOptions, port: Int, name: String, database: Database,
+                              _ make: (RPCChannel) -> RPCService) async throws -> RunningService {
         let (dirHost, dirPort) = try options.resolvedDirectory()
         let channel = RPCChannel(host: dirHost, port: dirPort)
-        return try await serve(options: options, port: port, name: Xieshang_Intake_V1_IntakeService.name,
-                               service: IntakeService(store: store, directory: RemoteDirectory(channel: channel, serviceName: "intake"))) {
+        return try await serve(options: options, port: port, name: name, service: make(channel)) {
             await channel.close()
             await database.close()
         }

@@ -1957,6 +1957,7 @@ public struct Xieshang_Proposal_V1_Settings: ProtoMessage {
     public var reassignWindowDays: Int32 = 0
     public var criteria: Xieshang_Proposal_V1_ScoringCriteria? = nil
     public var version: Int64 = 0
+    public var id: Int64 = 0
 
     /// A message with every field at its default.
     public init() {}
@@ -1977,6 +1978,7 @@ extension Xieshang_Proposal_V1_Settings: ProtoCMessage {
         p.pointee.reassign_window_days = self.reassignWindowDays
         if let v = self.criteria { p.pointee.criteria = arena.message(v) }
         p.pointee.version = self.version
+        p.pointee.id = self.id
     }
 
     public init(c p: UnsafePointer<CStruct>) throws {
@@ -1988,6 +1990,7 @@ extension Xieshang_Proposal_V1_Settings: ProtoCMessage {
         self.reassignWindowDays = p.pointee.reassign_window_days
         if let v = p.pointee.criteria { self.criteria = try ProtoC.message(v, as: Xieshang_Proposal_V1_ScoringCriteria.self, field: "criteria") }
         self.version = p.pointee.version
+        self.id = p.pointee.id
     }
 }
 

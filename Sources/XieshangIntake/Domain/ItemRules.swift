@@ -106,6 +106,6 @@ public enum ItemRules {
 
     /// Today's date in China Standard Time (UTC+8, no daylight saving).
     public static func chinaDate(unixMilliseconds ms: Int64) -> CivilDate {
-        CivilDate(dayNumber: Int((ms / 1000 + 8 * 3600) / 86_400))
+        CivilDate.china(unixMilliseconds: ms)
     }
 }

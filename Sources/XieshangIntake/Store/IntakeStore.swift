@@ -164,30 +164,6 @@ public struct IntakeStore: EntityStore {
 
     // MARK: Relays, reports, bulletins
 
-    public func create<E: StoredEntity>(_ record: E, committee: Int64, actor: Actor) async throws -> E {
-        try await database.write { tx in
-            var r = record
-            r.committeeId = committee
-            return try EntityTable<E>().insert(r, in: tx, actor: actor)
-        }
-    }
-
-    /// Reads record `id`, checks `version` (unless 0), lets `change` edit it and stores it.
-    public func change<E: StoredEntity>(_ type: E.Type, _ id: Int64, version: Int64, committee: Int64, actor: Actor, eventType: String,
-                                        _ change: @escaping @Sendable (inout E, Transaction) throws -> Void) async throws -> E {
-        guard id > 0 else { throw DomainError.invalid(field: "id", message: "required") }
-        return try await database.write { tx in
-            let table = EntityTable<E>()
-            let current = try table.get(id, committee: committee, on: tx.connection)
-            if version != 0 && version != current.version {
-                throw DomainError.staleVersion(kind: E.entityKind, id: "\(id)", expected: version, actual: current.version)
-            }
-            var next = current
-            try change(&next, tx)
-            return try table.replace(current, with: next, in: tx, actor: actor, eventType: eventType, force: true)
-        }
-    }
-
     /// Total audience of the relays matching `filter`.
     public func audienceTotal(committee: Int64, filter: SQLFilter) async throws -> Int64 {
         try await database.read {

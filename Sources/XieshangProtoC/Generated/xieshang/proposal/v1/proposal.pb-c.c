@@ -5859,7 +5859,7 @@ const ProtobufCMessageDescriptor xieshang__proposal__v1__scoring_criteria__descr
   (ProtobufCMessageInit) xieshang__proposal__v1__scoring_criteria__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor xieshang__proposal__v1__settings__field_descriptors[7] =
+static const ProtobufCFieldDescriptor xieshang__proposal__v1__settings__field_descriptors[8] =
 {
   {
     "committee_id",
@@ -5945,10 +5945,23 @@ static const ProtobufCFieldDescriptor xieshang__proposal__v1__settings__field_de
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "id",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Xieshang__Proposal__V1__Settings, id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned xieshang__proposal__v1__settings__field_indices_by_name[] = {
   0,   /* field[0] = committee_id */
   5,   /* field[5] = criteria */
+  7,   /* field[7] = id */
   4,   /* field[4] = reassign_window_days */
   3,   /* field[3] = rehandle_months */
   1,   /* field[1] = reply_months */
@@ -5958,7 +5971,7 @@ static const unsigned xieshang__proposal__v1__settings__field_indices_by_name[] 
 static const ProtobufCIntRange xieshang__proposal__v1__settings__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor xieshang__proposal__v1__settings__descriptor =
 {
@@ -5968,7 +5981,7 @@ const ProtobufCMessageDescriptor xieshang__proposal__v1__settings__descriptor =
   "Xieshang__Proposal__V1__Settings",
   "xieshang.proposal.v1",
   sizeof(Xieshang__Proposal__V1__Settings),
-  7,
+  8,
   xieshang__proposal__v1__settings__field_descriptors,
   xieshang__proposal__v1__settings__field_indices_by_name,
   1,  xieshang__proposal__v1__settings__number_ranges,

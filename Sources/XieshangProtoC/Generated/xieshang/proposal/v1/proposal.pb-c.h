@@ -922,10 +922,11 @@ struct  Xieshang__Proposal__V1__Settings
   int32_t reassign_window_days;
   Xieshang__Proposal__V1__ScoringCriteria *criteria;
   int64_t version;
+  int64_t id;
 };
 #define XIESHANG__PROPOSAL__V1__SETTINGS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&xieshang__proposal__v1__settings__descriptor) \
-    , 0, 0, 0, 0, 0, NULL, 0 }
+    , 0, 0, 0, 0, 0, NULL, 0, 0 }
 
 
 struct  Xieshang__Proposal__V1__ScoreUnitsRequest
