@@ -85,7 +85,11 @@ let package = Package(
         ),
         .testTarget(name: "XieshangRPCTests", dependencies: ["XieshangRPC", "XieshangAPI", "XieshangInterop"]),
         .testTarget(name: "XieshangAPITests", dependencies: ["XieshangAPI", "XieshangRPC"]),
-        .target(name: "XieshangTestSupport", dependencies: ["XieshangStore", "XieshangRPC"], path: "Tests/XieshangTestSupport"),
+        .target(
+            name: "XieshangTestSupport",
+            dependencies: ["XieshangStore", "XieshangRPC", "XieshangAPI", "XieshangKit", "XieshangDirectory"],
+            path: "Tests/XieshangTestSupport"
+        ),
         .testTarget(name: "XieshangStoreTests", dependencies: ["XieshangStore", "XieshangTestSupport"]),
         .testTarget(
             name: "XieshangIntakeTests",

@@ -56,7 +56,7 @@ extension ProposalService: Xieshang_Proposal_V1_ProposalServiceProvider {
         } else {
             p.termId = terms.first { $0.current }?.id ?? 0
         }
-        return try await store.submit(p, committee: committee, actor: caller.actor)
+        return try await store.submit(p, committee: committee, actor: caller.actor, at: clock())
     }
 
     public func getProposal(request: Xieshang_Proposal_V1_GetRequest, context: ServerContext) async throws -> Xieshang_Proposal_V1_Proposal {
@@ -152,7 +152,7 @@ extension ProposalService: Xieshang_Proposal_V1_ProposalServiceProvider {
         guard request.id > 0 else { throw DomainError.invalid(field: "id", message: "required") }
         _ = try await visible(request.id, caller)
         return try await store.register(request.id, version: request.version, committee: caller.committeeID, category: category,
-                                        note: note, by: Participant(caller), actor: caller.actor)
+                                        note: note, by: Participant(caller), actor: caller.actor, at: clock())
     }
 
     public func declineProposal(request: Xieshang_Proposal_V1_DeclineRequest, context: ServerContext) async throws -> Xieshang_Proposal_V1_Proposal {
@@ -171,7 +171,7 @@ extension ProposalService: Xieshang_Proposal_V1_ProposalServiceProvider {
         let caller = try Caller(context: context)
         try Self.requireStaff(caller, to: "merging proposals")
         return try await store.merge(request.id, version: request.version, into: request.intoId, committee: caller.committeeID,
-                                     by: Participant(caller), actor: caller.actor)
+                                     by: Participant(caller), actor: caller.actor, at: clock())
     }
 
     // MARK: The change feed

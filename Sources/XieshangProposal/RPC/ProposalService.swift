@@ -48,7 +48,7 @@ public struct ProposalService: Sendable {
     func transition(_ id: Int64, version: Int64, _ caller: Caller,
                     _ make: @escaping @Sendable (Proposal, Transaction) throws -> ProposalCommand) async throws -> Proposal {
         try await store.transition(id, version: version, committee: caller.committeeID, by: Participant(caller),
-                                   actor: caller.actor, visible: { Self.canSee($0, caller) }, make)
+                                   actor: caller.actor, at: clock(), visible: { Self.canSee($0, caller) }, make)
     }
 
     /// The same, for a command that does not depend on the current proposal.

@@ -79,10 +79,10 @@ public struct ProposalStore: EntityStore {
 
     // MARK: Proposals
 
-    /// Stores a new proposal, submitted (or signing, with co-signers).
-    public func submit(_ proposal: Proposal, committee: Int64, actor: Actor) async throws -> Proposal {
+    /// Stores a new proposal submitted at `ms` (or signing, with co-signers).
+    public func submit(_ proposal: Proposal, committee: Int64, actor: Actor, at ms: Int64) async throws -> Proposal {
         try await database.write { tx in
-            var p = ProposalMachine.submitted(proposal, by: actor.name, at: tx.nowMilliseconds)
+            var p = ProposalMachine.submitted(proposal, by: actor.name, at: ms)
             p.committeeId = committee
             let stored = try proposals.insert(p, in: tx, actor: actor)
             try grams.index(stored, in: tx)
@@ -91,20 +91,20 @@ public struct ProposalStore: EntityStore {
     }
 
     /// Applies the command `make` builds from the current proposal (inside the write transaction,
-    /// so numbers it draws roll back with it), checking `version` when not 0. A proposal `visible`
-    /// refuses is NOT_FOUND, as if it did not exist.
+    /// so numbers it draws roll back with it) at `ms`, checking `version` when not 0. A proposal
+    /// `visible` refuses is NOT_FOUND, as if it did not exist.
     public func transition(
-        _ id: Int64, version: Int64, committee: Int64, by who: Participant, actor: Actor,
+        _ id: Int64, version: Int64, committee: Int64, by who: Participant, actor: Actor, at ms: Int64,
         visible: @escaping @Sendable (Proposal) -> Bool = { _ in true },
         _ make: @escaping @Sendable (Proposal, Transaction) throws -> ProposalCommand
     ) async throws -> Proposal {
         guard id > 0 else { throw DomainError.invalid(field: "id", message: "required") }
         return try await database.write { tx in
-            try apply(id, version: version, committee: committee, by: who, actor: actor, visible: visible, in: tx) { try make($0, tx) }
+            try apply(id, version: version, committee: committee, by: who, actor: actor, at: ms, visible: visible, in: tx) { try make($0, tx) }
         }
     }
 
-    func apply(_ id: Int64, version: Int64, committee: Int64, by who: Participant, actor: Actor,
+    func apply(_ id: Int64, version: Int64, committee: Int64, by who: Participant, actor: Actor, at ms: Int64,
                visible: (Proposal) -> Bool = { _ in true }, in tx: Transaction,
                _ make: (Proposal) throws -> ProposalCommand) throws -> Proposal {
         let current = try proposals.get(id, committee: committee, on: tx.connection)
@@ -112,7 +112,7 @@ public struct ProposalStore: EntityStore {
         if version != 0 && version != current.version {
             throw DomainError.staleVersion(kind: "proposal", id: "\(id)", expected: version, actual: current.version)
         }
-        let (next, type) = try ProposalMachine.apply(try make(current), to: current, by: who, at: tx.nowMilliseconds)
+        let (next, type) = try ProposalMachine.apply(try make(current), to: current, by: who, at: ms)
         let stored = try proposals.replace(current, with: next, in: tx, actor: actor, eventType: type, force: true)
         try grams.reindex(from: current, to: stored, in: tx)
         return stored
@@ -120,8 +120,8 @@ public struct ProposalStore: EntityStore {
 
     /// Registers proposal `id` with the next number of its committee and term, in the same transaction.
     public func register(_ id: Int64, version: Int64, committee: Int64, category: String, note: String,
-                         by who: Participant, actor: Actor) async throws -> Proposal {
-        try await transition(id, version: version, committee: committee, by: who, actor: actor) { current, tx in
+                         by who: Participant, actor: Actor, at ms: Int64) async throws -> Proposal {
+        try await transition(id, version: version, committee: committee, by: who, actor: actor, at: ms) { current, tx in
             // Checked before a number is drawn so a refused registration does not even touch the counter.
             try ProposalMachine.authorize(.register(number: 1, category: category, note: note), on: current, by: who)
             guard current.state == .submitted else {
@@ -133,16 +133,17 @@ public struct ProposalStore: EntityStore {
     }
 
     /// Merges `id` into `intoID`: the duplicate is `merged`, the other lists it and its proposers.
-    public func merge(_ id: Int64, version: Int64, into intoID: Int64, committee: Int64, by who: Participant, actor: Actor) async throws -> Proposal {
+    public func merge(_ id: Int64, version: Int64, into intoID: Int64, committee: Int64, by who: Participant, actor: Actor,
+                      at ms: Int64) async throws -> Proposal {
         guard id > 0 else { throw DomainError.invalid(field: "id", message: "required") }
         guard intoID > 0 else { throw DomainError.invalid(field: "into_id", message: "required") }
         return try await database.write { tx in
             guard try proposals.find(intoID, committee: committee, on: tx.connection) != nil else {
                 throw DomainError.invalid(field: "into_id", message: "no proposal \(intoID) in this committee")
             }
-            let duplicate = try apply(id, version: version, committee: committee, by: who, actor: actor, in: tx) { _ in .merge(intoID: intoID) }
+            let duplicate = try apply(id, version: version, committee: committee, by: who, actor: actor, at: ms, in: tx) { _ in .merge(intoID: intoID) }
             let members = duplicate.memberIDs.filter { m in duplicate.coSigners.first { $0.memberId == m }.map { $0.status == .confirmed } ?? true }
-            return try apply(intoID, version: 0, committee: committee, by: who, actor: actor, in: tx) { _ in
+            return try apply(intoID, version: 0, committee: committee, by: who, actor: actor, at: ms, in: tx) { _ in
                 .absorb(duplicateID: id, memberIDs: members)
             }
         }
