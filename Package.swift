@@ -79,7 +79,7 @@ let package = Package(
         .executableTarget(
             name: "xieshang-bench",
             dependencies: [
-                "XieshangAPI", "XieshangRPC", "XieshangKit", "XieshangStore", "XieshangIntake", "XieshangProposal",
+                "XieshangAPI", "XieshangRPC", "XieshangKit", "XieshangStore", "XieshangIntake",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

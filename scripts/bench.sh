@@ -5,6 +5,7 @@
 #   scripts/bench.sh rpc        the RPC transport against grpcio and grpc-swift-2
 #   scripts/bench.sh directory  directory lookups and listings on SQLite and PostgreSQL
 #   scripts/bench.sh intake     submissions, routing and search (also over 1,000,000 items)
+#   scripts/bench.sh proposals  a plenary day: 2,000 proposals submitted, registered and assigned
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
@@ -20,4 +21,7 @@ if [ "$what" = all ] || [ "$what" = directory ]; then
 fi
 if [ "$what" = all ] || [ "$what" = intake ]; then
   python3 scripts/bench_intake.py "$@"
+fi
+if [ "$what" = all ] || [ "$what" = proposals ]; then
+  python3 scripts/bench_proposals.py "$@"
 fi

@@ -1,6 +1,5 @@
 import NIOConcurrencyHelpers
 import XieshangAPI
-import XieshangKit
 import XieshangRPC
 import XieshangStore
 

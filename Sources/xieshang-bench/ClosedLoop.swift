@@ -6,7 +6,7 @@ struct XieshangBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "xieshang-bench",
         abstract: "Load generators for the benchmarks (scripts/bench.sh runs them and writes BENCHMARKS.md).",
-        subcommands: [DirectoryBench.self, IntakeBench.self, IntakeLoad.self])
+        subcommands: [DirectoryBench.self, IntakeBench.self, IntakeLoad.self, ProposalBench.self])
 }
 
 /// `concurrency` callers each calling `body` back to back for one second of warm-up and then
@@ -54,14 +54,19 @@ struct ClosedLoop {
         latencies.isEmpty ? 0 : Double(latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]) / 1e6
     }
 
-    /// One JSON line: the figures plus `extra`.
-    func print(_ extra: [String: Any]) throws {
+    /// Requests, rate and latency percentiles.
+    var figures: [String: Any] {
         let mean = latencies.isEmpty ? 0 : Double(latencies.reduce(0, +)) / Double(latencies.count) / 1e6
-        var out: [String: Any] = [
+        return [
             "concurrency": concurrency, "seconds": seconds, "requests": latencies.count,
             "rps": Double(latencies.count) / seconds, "mean_ms": mean, "p50_ms": percentile(0.5), "p90_ms": percentile(0.9),
             "p99_ms": percentile(0.99), "max_ms": percentile(1.0), "errors": errors,
         ]
+    }
+
+    /// One JSON line: the figures plus `extra`.
+    func print(_ extra: [String: Any]) throws {
+        var out = figures
         out.merge(extra) { _, new in new }
         let data = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
         Swift.print(String(decoding: data, as: UTF8.self))
