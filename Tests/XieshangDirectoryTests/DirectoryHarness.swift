@@ -12,8 +12,8 @@ final class DirectoryHarness {
     let database: Database
     let store: DirectoryStore
     let secrets = Secrets(strength: .minimal)
-    let server: RPCServer
-    let channel: RPCChannel
+    let loopback: LoopbackServer
+    var channel: RPCChannel { loopback.channel }
     var committeeA = Xieshang_Directory_V1_Committee()
     var committeeB = Xieshang_Directory_V1_Committee()
 
@@ -26,12 +26,7 @@ final class DirectoryHarness {
         database = try Database(configuration: config)
         store = DirectoryStore(database: database)
         try await store.migrate()
-        var c = ServerConfiguration()
-        c.threads = 1
-        c.handlersOnEventLoop = false
-        server = RPCServer(configuration: c, services: [DirectoryService(store: store, secrets: secrets)])
-        let port = try await server.start()
-        channel = RPCChannel(host: "127.0.0.1", port: port)
+        loopback = try await LoopbackServer([DirectoryService(store: store, secrets: secrets)])
         var a = Xieshang_Directory_V1_Committee()
         a.code = "prefecture"
         a.name = "政协某州委员会"
@@ -46,8 +41,7 @@ final class DirectoryHarness {
     }
 
     func close() async {
-        await channel.close()
-        await server.shutdown()
+        await loopback.close()
         await database.close()
         await secrets.shutdown()
     }

@@ -14,8 +14,8 @@ final class IntakeHarness {
     let dialect: SQLDialect
     let directory: DirectoryFixture
     let intakeDB: Database
-    let intakeServer: RPCServer
-    let channel: RPCChannel
+    let loopback: LoopbackServer
+    var channel: RPCChannel { loopback.channel }
     /// Milliseconds the intake service believes it is (moved by tests).
     let now = NIOLockedValueBox<Int64>(Clock.nowMilliseconds())
 
@@ -40,20 +40,15 @@ final class IntakeHarness {
         intakeDB = try Database(configuration: config)
         let store = IntakeStore(database: intakeDB)
         try await store.migrate()
-        var c = ServerConfiguration()
-        c.threads = 1
-        c.handlersOnEventLoop = false
         let clock = now
-        intakeServer = RPCServer(configuration: c, services: [
+        loopback = try await LoopbackServer([
             IntakeService(store: store, directory: RemoteDirectory(channel: directory.channel, serviceName: "intake", ttl: 0),
                           clock: { clock.withLockedValue { $0 } }),
         ])
-        channel = RPCChannel(host: "127.0.0.1", port: try await intakeServer.start())
     }
 
     func close() async {
-        await channel.close()
-        await intakeServer.shutdown()
+        await loopback.close()
         await intakeDB.close()
         await directory.close()
     }

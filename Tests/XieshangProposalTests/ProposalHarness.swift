@@ -12,8 +12,8 @@ import XieshangTestSupport
 final class ProposalHarness {
     let directory: DirectoryFixture
     let database: Database
-    let server: RPCServer
-    let channel: RPCChannel
+    let loopback: LoopbackServer
+    var channel: RPCChannel { loopback.channel }
     /// Milliseconds the proposal service believes it is (moved by tests).
     let now = NIOLockedValueBox<Int64>(Clock.nowMilliseconds())
 
@@ -28,20 +28,15 @@ final class ProposalHarness {
         database = try Database(configuration: config)
         let store = ProposalStore(database: database)
         try await store.migrate()
-        var c = ServerConfiguration()
-        c.threads = 1
-        c.handlersOnEventLoop = false
         let clock = now
-        server = RPCServer(configuration: c, services: [
+        loopback = try await LoopbackServer([
             ProposalService(store: store, directory: RemoteDirectory(channel: directory.channel, serviceName: "proposals", ttl: 0),
                             clock: { clock.withLockedValue { $0 } }),
         ])
-        channel = RPCChannel(host: "127.0.0.1", port: try await server.start())
     }
 
     func close() async {
-        await channel.close()
-        await server.shutdown()
+        await loopback.close()
         await database.close()
         await directory.close()
     }

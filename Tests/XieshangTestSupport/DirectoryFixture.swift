@@ -11,9 +11,9 @@ import XieshangStore
 public final class DirectoryFixture {
     public let database: Database
     public let secrets = Secrets(strength: .minimal)
-    public let server: RPCServer
+    let loopback: LoopbackServer
     /// The channel services under test reach the directory by.
-    public let channel: RPCChannel
+    public var channel: RPCChannel { loopback.channel }
 
     public var committee: Int64 = 0
     public var otherCommittee: Int64 = 0
@@ -42,11 +42,7 @@ public final class DirectoryFixture {
         database = try Database(configuration: dirConfig)
         let store = DirectoryStore(database: database)
         try await store.migrate()
-        var c = ServerConfiguration()
-        c.threads = 1
-        c.handlersOnEventLoop = false
-        server = RPCServer(configuration: c, services: [DirectoryService(store: store, secrets: secrets)])
-        channel = RPCChannel(host: "127.0.0.1", port: try await server.start())
+        loopback = try await LoopbackServer([DirectoryService(store: store, secrets: secrets)])
         try await seed()
     }
 
@@ -141,8 +137,7 @@ public final class DirectoryFixture {
     }
 
     public func close() async {
-        await channel.close()
-        await server.shutdown()
+        await loopback.close()
         await database.close()
         await secrets.shutdown()
     }
