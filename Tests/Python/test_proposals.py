@@ -9,7 +9,7 @@ import grpc
 import pytest
 
 from conftest import free_port, start_server, xieshang_bin
-from directory_client import (Role, directory_pb2, postgres_required, postgres_url, principal_pb2, serve_directory, stub,
+from directory_client import (Role, directory_pb2, events_pb2, postgres_required, postgres_url, principal_pb2, serve_directory, stub,
                               unique_schema, PRINCIPAL_KEY)
 from xieshang.proposal.v1 import proposal_pb2, proposal_pb2_grpc
 
@@ -120,6 +120,15 @@ def test_story_and_export(directory, tmp_path):
         assert rows[0][:3] == ["案号", "届次", "标题"]
         assert rows[1][0] == "第1号" and rows[1][2] == "关于规划建设城区立体停车场的提案"
         assert rows[1][9] == units[0].name and rows[1][14] == "满意"
+
+        # The change feed holds every step, with the proposal before and after.
+        events = list(s.Watch(events_pb2.WatchRequest(history_only=True, entity_kinds=["proposal"]), metadata=STAFF))
+        mine = [e.event_type for e in events if e.entity_id == str(p.id)]
+        assert mine == ["proposal.created", "proposal.registered", "proposal.assigned", "proposal.contacted",
+                        "proposal.replied", "proposal.evaluated"]
+        last = proposal_pb2.Proposal.FromString(events[-1].after)
+        assert last.state == proposal_pb2.PROPOSAL_STATE_EVALUATED
+        assert proposal_pb2.Proposal.FromString(events[-1].before).state == proposal_pb2.PROPOSAL_STATE_REPLIED
 
         # A wrong state is FAILED_PRECONDITION naming it; another county sees nothing.
         with pytest.raises(grpc.RpcError) as e:
