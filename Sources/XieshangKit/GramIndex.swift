@@ -10,10 +10,12 @@ public struct GramIndex<E: StoredEntity>: Sendable {
     public let idColumn: String
     /// The text of a record that is indexed (title and body, say).
     public let text: @Sendable (E) -> String
-    /// Counting stops here for broad searches ("1,000+").
-    public var countCap = 1_000
-    /// Candidates one search request looks at.
+    /// Counting stops here for broad searches ("500+").
+    public var countCap = 500
+    /// Candidates one search request looks at for its page.
     public var scanWindow = 4_000
+    /// Candidates a total is counted over (from the first): past them the total is "at least".
+    public var countWindow = 1_000
 
     public init(table: String, idColumn: String, text: @escaping @Sendable (E) -> String) {
         self.table = table
@@ -67,58 +69,69 @@ public struct GramIndex<E: StoredEntity>: Sendable {
     /// record table as `i`), its total flagged when only a lower bound.
     ///
     /// Terms of two characters or more go through the bigram index: the longest term's first
-    /// bigram gives the candidates, and every term is confirmed as a substring (except a driving
-    /// term of exactly two characters, which is its own bigram). A request looks at no more than
+    /// bigram gives the candidates; other two-character terms (each its own bigram) are checked in
+    /// the index, and longer or one-character terms are confirmed as substrings of the record. A
+    /// request looks at no more than
     /// `scanWindow` candidates, so a rare combination of common words cannot make it slow: when
     /// the window ends before the page is full, the page is short and its token continues after
-    /// the window. Totals stop at `countCap` matches or `scanWindow` candidates, and are then
-    /// flagged as "at least". One-character terms alone scan the records.
+    /// the window. Totals are counted over the first `countWindow` candidates and stop at
+    /// `countCap` matches; either limit flags them as "at least". One-character terms alone scan
+    /// the records.
     public func search(committee: Int64, terms: [String], filter base: SQLFilter, page: PageRequest, on conn: SQLConnection) throws -> Page<E> {
-        var filter = base
         let driving = terms.filter { $0.count >= 2 }.max { $0.count < $1.count }
-        for t in terms where !(t == driving && t.count == 2) { filter.contains(["i.search_text"], t) }
+        // Another two-character term is its own bigram: the index answers it without reading the
+        // record (tested on the candidate's gram row, before the record is looked up). Longer and
+        // one-character terms are confirmed as substrings of the record's text.
+        var exact = SQLFilter()
+        var filter = base
+        var seen = Set<String>()
+        for t in terms where seen.insert(t).inserted && (t != driving || t.count != 2) {
+            if t.count == 2 && driving != nil {
+                exact.add("EXISTS (SELECT 1 FROM \(table) x WHERE x.committee_id = g.committee_id AND x.gram = ? AND x.\(idColumn) = g.\(idColumn))",
+                          .text(t))
+            } else {
+                filter.contains(["i.search_text"], t)
+            }
+        }
         var conditions = SQLFilter()
         conditions.add("i.committee_id = ?", .integer(committee))
         conditions.add(filter)
-        // A single two-character term and nothing else: the gram index alone answers the count.
+        // Two-character terms and nothing else: the gram index alone answers the count.
         let indexOnly = filter.clauses.isEmpty
-        let (cap, window) = (countCap, scanWindow)
+        let (cap, window, countWindow) = (countCap, scanWindow, countWindow)
         guard let term = driving else {
             return try EntityTable<E>().page(where: conditions, page: page, countCap: cap, on: conn)
         }
         let gram: [SQLValue] = [.integer(committee), .text(SearchGrams.lookupGram(of: term))]
-        /// The last candidate of the window after `after`, when more candidates follow it.
-        func windowEnd(after: Int64) throws -> Int64? {
+        /// The last of `size` candidates after `after`, when more candidates follow it.
+        func windowEnd(after: Int64, size: Int) throws -> Int64? {
             let rows = try conn.query(
                 "SELECT \(idColumn) AS id FROM \(table) WHERE committee_id = ? AND gram = ? AND \(idColumn) > ? ORDER BY \(idColumn) LIMIT 2 OFFSET ?",
-                gram + [.integer(after), .integer(Int64(window - 1))])
+                gram + [.integer(after), .integer(Int64(size - 1))])
             return rows.count == 2 ? rows[0].int("id") : nil
         }
-        /// Matches among the candidates after `after` (up to `end`), in id order, streaming.
-        func matches(after: Int64, end: Int64?, limit: Int, select: String) throws -> [SQLRow] {
-            try conn.query(
-                "SELECT \(select) FROM \(table) g JOIN \(E.table) i ON i.id = g.\(idColumn) WHERE g.committee_id = ? AND g.gram = ? AND g.\(idColumn) > ?"
-                    + (end == nil ? "" : " AND g.\(idColumn) <= ?") + "\(conditions.sql) ORDER BY g.\(idColumn) LIMIT ?",
-                gram + [.integer(after)] + (end.map { [SQLValue.integer($0)] } ?? []) + conditions.binds + [.integer(Int64(limit))])
+        /// The query for matches among the candidates after `after` (up to `end`), in id order,
+        /// streaming; records are read only when `rows` (and only for candidates the index kept).
+        func matches(after: Int64, end: Int64?, limit: Int, select: String, rows: Bool = true) -> (String, [SQLValue]) {
+            ("SELECT \(select) FROM \(table) g" + (rows ? " JOIN \(E.table) i ON i.id = g.\(idColumn)" : "")
+                + " WHERE g.committee_id = ? AND g.gram = ? AND g.\(idColumn) > ?"
+                + (end == nil ? "" : " AND g.\(idColumn) <= ?") + exact.sql + (rows ? conditions.sql : "")
+                + " ORDER BY g.\(idColumn) LIMIT ?",
+             gram + [.integer(after)] + (end.map { [SQLValue.integer($0)] } ?? []) + exact.binds + (rows ? conditions.binds : [])
+                + [.integer(Int64(limit))])
         }
-        let end = try windowEnd(after: page.afterID)
-        let rows = try matches(after: page.afterID, end: end, limit: page.size + 1, select: "i.id, i.committee_id, i.version, i.body")
+        let end = try windowEnd(after: page.afterID, size: window)
+        let (pageSQL, pageBinds) = matches(after: page.afterID, end: end, limit: page.size + 1, select: "i.id, i.committee_id, i.version, i.body")
+        let rows = try conn.query(pageSQL, pageBinds)
         let found = try rows.prefix(page.size).map(EntityTable<E>.decode)
         var next = rows.count > page.size ? PageRequest.token(after: found.last?.id ?? 0) : ""
         if next.isEmpty, let end { next = PageRequest.token(after: end) }
         var total = found.count, capped = false
         if page.afterID != 0 || !next.isEmpty {
-            let firstEnd = page.afterID == 0 ? end : try windowEnd(after: 0)
-            let n: Int
-            if indexOnly {
-                n = Int(try conn.query(
-                    "SELECT COUNT(*) AS n FROM (SELECT 1 AS x FROM \(table) WHERE committee_id = ? AND gram = ?"
-                        + (firstEnd == nil ? "" : " AND \(idColumn) <= ?") + " LIMIT ?) t",
-                    gram + (firstEnd.map { [SQLValue.integer($0)] } ?? []) + [.integer(Int64(cap + 1))]).first?.int("n") ?? 0)
-            } else {
-                n = try matches(after: 0, end: firstEnd, limit: cap + 1, select: "1 AS x").count
-            }
-            (total, capped) = (min(n, cap), n > cap || firstEnd != nil)
+            let countEnd = try windowEnd(after: 0, size: countWindow)
+            let (sql, binds) = matches(after: 0, end: countEnd, limit: cap + 1, select: "1 AS x", rows: !indexOnly)
+            let n = Int(try conn.query("SELECT COUNT(*) AS n FROM (\(sql)) t", binds).first?.int("n") ?? 0)
+            (total, capped) = (min(n, cap), n > cap || countEnd != nil)
         }
         return Page(items: found, nextToken: next, total: total, totalCapped: capped)
     }

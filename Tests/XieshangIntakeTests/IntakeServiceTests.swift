@@ -212,6 +212,7 @@ final class IntakeServiceTests: XCTestCase {
             // combination 漏水 + 屋顶 (the second candidate of 漏水) comes after an empty page.
             var narrow = IntakeStore(database: h.intakeDB)
             narrow.grams.scanWindow = 1
+            narrow.grams.countWindow = 1
             var q = ItemQuery()
             q.terms = ["漏水", "屋顶"]
             var pages: [[Int64]] = []

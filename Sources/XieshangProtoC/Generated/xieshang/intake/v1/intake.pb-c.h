@@ -466,7 +466,8 @@ struct  Xieshang__Intake__V1__ListItemsResponse
   char *next_page_token;
   int32_t total;
   /*
-   * Set when counting stopped at `total` (1,000) for a broad search: at least that many match.
+   * Set when the total is a lower bound: counting stops at 500 matches, or after the first 1,000
+   * candidates of a rare combination of words. At least that many match.
    */
   protobuf_c_boolean total_capped;
 };
