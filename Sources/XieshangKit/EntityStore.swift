@@ -37,14 +37,11 @@ extension EntityStore {
                                         _ change: @escaping @Sendable (inout E, Transaction) throws -> Void) async throws -> E {
         guard id > 0 else { throw DomainError.invalid(field: "id", message: "required") }
         return try await database.write { tx in
-            let table = EntityTable<E>()
-            let current = try table.get(id, committee: committee, on: tx.connection)
-            if version != 0 && version != current.version {
-                throw DomainError.staleVersion(kind: E.entityKind, id: "\(id)", expected: version, actual: current.version)
-            }
-            var next = current
-            try change(&next, tx)
-            return try table.replace(current, with: next, in: tx, actor: actor, eventType: eventType, force: true)
+            try EntityTable<E>().change(id, version: version, committee: committee, in: tx, actor: actor) { current in
+                var next = current
+                try change(&next, tx)
+                return (next, eventType)
+            }.after
         }
     }
 }

@@ -55,6 +55,21 @@ public struct EntityTable<E: StoredEntity>: Sendable {
         return e
     }
 
+    /// Reads record `id` of `committee` in `tx` (NOT_FOUND when absent, or when `visible` refuses
+    /// it), checks `version` (unless 0), and stores what `change` makes of it under the event type
+    /// it names. Returns the record before and after.
+    public func change(_ id: Int64, version: Int64, committee: Int64, in tx: Transaction, actor: Actor,
+                       visible: (E) -> Bool = { _ in true },
+                       _ change: (E) throws -> (E, eventType: String)) throws -> (before: E, after: E) {
+        let current = try get(id, committee: committee, on: tx.connection)
+        guard visible(current) else { throw DomainError.notFound(kind: E.entityKind, id: "\(id)") }
+        if version != 0 && version != current.version {
+            throw DomainError.staleVersion(kind: E.entityKind, id: "\(id)", expected: version, actual: current.version)
+        }
+        let (next, type) = try change(current)
+        return (current, try replace(current, with: next, in: tx, actor: actor, eventType: type, force: true))
+    }
+
     /// The record `id` of `committee`; NOT_FOUND when absent or another committee's.
     public func get(_ id: Int64, committee: Int64, on conn: SQLConnection) throws -> E {
         guard let e = try find(id, committee: committee, on: conn) else {
@@ -113,9 +128,11 @@ public struct EntityTable<E: StoredEntity>: Sendable {
         return result
     }
 
-    /// Every record of `committee` matching `filter`, by id (exports).
-    public func all(committee: Int64, where filter: SQLFilter = SQLFilter(), on conn: SQLConnection) throws -> [E] {
-        try conn.query("SELECT id, committee_id, version, body FROM \(E.table) WHERE committee_id = ?\(filter.sql) ORDER BY id",
+    /// Every record of `committee` matching `filter` (whose columns may name the table `i`), by
+    /// id, up to `limit` (exports).
+    public func all(committee: Int64, where filter: SQLFilter = SQLFilter(), limit: Int? = nil, on conn: SQLConnection) throws -> [E] {
+        try conn.query("SELECT i.id, i.committee_id, i.version, i.body FROM \(E.table) i WHERE i.committee_id = ?\(filter.sql) ORDER BY i.id"
+                       + (limit.map { " LIMIT \($0)" } ?? ""),
                        [.integer(committee)] + filter.binds).map(Self.decode)
     }
 

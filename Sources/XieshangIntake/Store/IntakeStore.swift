@@ -115,15 +115,11 @@ public struct IntakeStore: EntityStore {
     func apply(_ id: Int64, version: Int64, committee: Int64, by who: Participant, actor: Actor,
                visible: (Xieshang_Intake_V1_Item) -> Bool = { _ in true }, in tx: Transaction,
                _ make: (Xieshang_Intake_V1_Item) throws -> ItemCommand) throws -> Xieshang_Intake_V1_Item {
-        let current = try items.get(id, committee: committee, on: tx.connection)
-        guard visible(current) else { throw DomainError.notFound(kind: "item", id: "\(id)") }
-        if version != 0 && version != current.version {
-            throw DomainError.staleVersion(kind: "item", id: "\(id)", expected: version, actual: current.version)
+        let (before, after) = try items.change(id, version: version, committee: committee, in: tx, actor: actor, visible: visible) {
+            try ItemMachine.apply(try make($0), to: $0, by: who, at: tx.nowMilliseconds)
         }
-        let (next, type) = try ItemMachine.apply(try make(current), to: current, by: who, at: tx.nowMilliseconds)
-        let stored = try items.replace(current, with: next, in: tx, actor: actor, eventType: type, force: true)
-        try grams.reindex(from: current, to: stored, in: tx)
-        return stored
+        try grams.reindex(from: before, to: after, in: tx)
+        return after
     }
 
     /// Merges `id` into `intoID`: the duplicate is `merged`, the other item lists it.

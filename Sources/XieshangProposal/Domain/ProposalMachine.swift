@@ -107,8 +107,8 @@ public enum ProposalCommand: Sendable, Equatable {
 /// The life of a proposal (DOMAIN.md §4) as a pure function: the states a command may start from,
 /// who may give it, and the proposal it leaves. No I/O; the service stores the result.
 public enum ProposalMachine {
-    /// Being dealt with by units.
-    static let withUnits: Set<ProposalState> = [.assigned, .reassignRequested, .handling]
+    /// Being dealt with by units (in a fixed order, for queries).
+    static let withUnits: [ProposalState] = [.assigned, .reassignRequested, .handling]
 
     /// The states each command may start from.
     public static func sources(of command: ProposalCommand) -> Set<ProposalState> {
@@ -124,7 +124,7 @@ public enum ProposalMachine {
         case .coOpinion: [.assigned, .handling]
         case .reply: [.assigned, .handling]
         case .setKey: [.registered, .assigned, .reassignRequested, .handling, .replied, .evaluated]
-        case .chase: withUnits
+        case .chase: Set(withUnits)
         case .evaluate: [.replied]
         case .followUpReview, .convert: [.replied, .evaluated]
         case .link: Set(ProposalState.allKnownCases).subtracting([.unspecified])
@@ -168,14 +168,20 @@ public enum ProposalMachine {
         }
     }
 
-    /// The proposal after `command` on `today` (at `ms`), and the event type to record.
-    /// FAILED_PRECONDITION naming the current state when the state does not allow it;
-    /// INVALID_ARGUMENT for missing inputs.
-    public static func apply(_ command: ProposalCommand, to p: Proposal, by who: Participant, at ms: Int64) throws -> (Proposal, String) {
+    /// Throws unless `who` may give `command` for `p` in its state: PERMISSION_DENIED, or
+    /// FAILED_PRECONDITION naming the current state.
+    public static func check(_ command: ProposalCommand, on p: Proposal, by who: Participant) throws {
         try authorize(command, on: p, by: who)
         guard sources(of: command).contains(p.state) else {
             throw DomainError.notAllowed("proposal \(p.id) is \(p.state.label); it cannot be \(command.phrase) now")
         }
+    }
+
+    /// The proposal after `command` on `today` (at `ms`), and the event type to record.
+    /// FAILED_PRECONDITION naming the current state when the state does not allow it;
+    /// INVALID_ARGUMENT for missing inputs.
+    public static func apply(_ command: ProposalCommand, to p: Proposal, by who: Participant, at ms: Int64) throws -> (Proposal, String) {
+        try check(command, on: p, by: who)
         let today = CivilDate.china(unixMilliseconds: ms)
         var next = p
         var note = ""

@@ -105,7 +105,7 @@ extension ProposalService {
         guard (0...60).contains(request.withinDays) else {
             throw DomainError.invalid(field: "within_days", message: "must be between 0 and 60")
         }
-        let asOf = request.asOf.isEmpty ? today : CivilDate(try Check.date(request.asOf, "as_of"))!
+        let asOf = try day(request.asOf, "as_of")
         var q = ProposalQuery()
         q.unitID = request.unitId
         q.leaderAccountID = request.leaderAccountId
@@ -194,7 +194,7 @@ extension ProposalService {
         q.assignedTo = try Check.date(request.assignedTo, "assigned_to")
         try Check.id(request.termId, "term_id")
         q.termID = request.termId
-        let asOf = request.asOf.isEmpty ? today : CivilDate(try Check.date(request.asOf, "as_of"))!
+        let asOf = try day(request.asOf, "as_of")
         let committee = caller.committeeID
         let proposals = try await store.all(committee: committee, query: q)
         let criteria = try await store.settings(committee: committee).criteria ?? Xieshang_Proposal_V1_ScoringCriteria()

@@ -22,6 +22,11 @@ public struct ProposalService: Sendable {
     /// Today in China Standard Time.
     var today: CivilDate { CivilDate.china(unixMilliseconds: clock()) }
 
+    /// The date `value` names (YYYY-MM-DD), or today when it is empty; INVALID_ARGUMENT naming `field`.
+    func day(_ value: String, _ field: String) throws -> CivilDate {
+        value.isEmpty ? today : CivilDate(try Check.date(value, field))!
+    }
+
     /// Roles that see every proposal of their committee.
     static let overseers: [Xieshang_Common_V1_Role] = [.committeeStaff, .liaisonStaff, .leader, .committeeAdmin, .prefectureAdmin, .system]
 

@@ -44,7 +44,7 @@ public struct ProposalQuery: Sendable {
         if proposerKind != .unspecified { f.add("i.proposer_kind = ?", .integer(Int64(proposerKind.rawValue))) }
         f.equal("i.leader_account_id", leaderAccountID)
         if !dueBy.isEmpty || !overdueOn.isEmpty {
-            f.any("i.state", [ProposalState.assigned, .reassignRequested, .handling].map { .integer(Int64($0.rawValue)) })
+            f.any("i.state", ProposalMachine.withUnits.map { .integer(Int64($0.rawValue)) })
             f.add("i.due_date <> ''")
         }
         if !dueBy.isEmpty { f.add("i.due_date <= ?", .text(dueBy)) }
@@ -107,15 +107,11 @@ public struct ProposalStore: EntityStore {
     func apply(_ id: Int64, version: Int64, committee: Int64, by who: Participant, actor: Actor, at ms: Int64,
                visible: (Proposal) -> Bool = { _ in true }, in tx: Transaction,
                _ make: (Proposal) throws -> ProposalCommand) throws -> Proposal {
-        let current = try proposals.get(id, committee: committee, on: tx.connection)
-        guard visible(current) else { throw DomainError.notFound(kind: "proposal", id: "\(id)") }
-        if version != 0 && version != current.version {
-            throw DomainError.staleVersion(kind: "proposal", id: "\(id)", expected: version, actual: current.version)
+        let (before, after) = try proposals.change(id, version: version, committee: committee, in: tx, actor: actor, visible: visible) {
+            try ProposalMachine.apply(try make($0), to: $0, by: who, at: ms)
         }
-        let (next, type) = try ProposalMachine.apply(try make(current), to: current, by: who, at: ms)
-        let stored = try proposals.replace(current, with: next, in: tx, actor: actor, eventType: type, force: true)
-        try grams.reindex(from: current, to: stored, in: tx)
-        return stored
+        try grams.reindex(from: before, to: after, in: tx)
+        return after
     }
 
     /// Registers proposal `id` with the next number of its committee and term, in the same transaction.
@@ -123,10 +119,7 @@ public struct ProposalStore: EntityStore {
                          by who: Participant, actor: Actor, at ms: Int64) async throws -> Proposal {
         try await transition(id, version: version, committee: committee, by: who, actor: actor, at: ms) { current, tx in
             // Checked before a number is drawn so a refused registration does not even touch the counter.
-            try ProposalMachine.authorize(.register(number: 1, category: category, note: note), on: current, by: who)
-            guard current.state == .submitted else {
-                throw DomainError.notAllowed("proposal \(current.id) is \(current.state.label); it cannot be registered now")
-            }
+            try ProposalMachine.check(.register(number: 1, category: category, note: note), on: current, by: who)
             let n = try NumberSequence.next("proposal", committee: committee, scope: current.termId, in: tx)
             return .register(number: Int32(n), category: category, note: note)
         }
@@ -157,6 +150,10 @@ public struct ProposalStore: EntityStore {
 
     /// Every proposal matching `query` (exports, chase lists), up to ``exportLimit``.
     public func all(committee: Int64, query: ProposalQuery) async throws -> [Proposal] {
+        if query.terms.isEmpty {
+            let filter = query.filter
+            return try await database.read { try proposals.all(committee: committee, where: filter, limit: Self.exportLimit, on: $0) }
+        }
         var out: [Proposal] = []
         var request = PageRequest(size: 1000, afterID: 0)
         while out.count < Self.exportLimit {
