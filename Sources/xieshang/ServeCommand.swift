@@ -85,30 +85,30 @@ struct RunningService {
 
     /// Intake, with its channel to the directory.
     static func intake(options: ServiceOptions, port: Int) async throws -> RunningService {
-        let database = try Database(configuration: options.database(service: "intake"))
-        let store = IntakeStore(database: database)
-        try await store.migrate()
-        return try await withDirectory(options: options, port: port, name: Xieshang_Intake_V1_IntakeService.name, database: database) {
-            IntakeService(store: store, directory: RemoteDirectory(channel: $0, serviceName: "intake"))
+        try await withDirectory(options: options, port: port, name: Xieshang_Intake_V1_IntakeService.name, database: "intake") {
+            let store = IntakeStore(database: $0)
+            try await store.migrate()
+            return IntakeService(store: store, directory: RemoteDirectory(channel: $1, serviceName: "intake"))
         }
     }
 
     /// Proposals, with its channel to the directory.
     static func proposals(options: ServiceOptions, port: Int) async throws -> RunningService {
-        let database = try Database(configuration: options.database(service: "proposals"))
-        let store = ProposalStore(database: database)
-        try await store.migrate()
-        return try await withDirectory(options: options, port: port, name: Xieshang_Proposal_V1_ProposalService.name, database: database) {
-            ProposalService(store: store, directory: RemoteDirectory(channel: $0, serviceName: "proposals"))
+        try await withDirectory(options: options, port: port, name: Xieshang_Proposal_V1_ProposalService.name, database: "proposals") {
+            let store = ProposalStore(database: $0)
+            try await store.migrate()
+            return ProposalService(store: store, directory: RemoteDirectory(channel: $1, serviceName: "proposals"))
         }
     }
 
-    /// Serves the service `make` builds over a channel to the directory named in `options`.
-    static func withDirectory(options: ServiceOptions, port: Int, name: String, database: Database,
-                              _ make: (RPCChannel) -> RPCService) async throws -> RunningService {
+    /// Opens the database of `service` and serves what `make` builds over it and a channel to the
+    /// directory named in `options`.
+    static func withDirectory(options: ServiceOptions, port: Int, name: String, database service: String,
+                              _ make: (Database, RPCChannel) async throws -> RPCService) async throws -> RunningService {
+        let database = try Database(configuration: options.database(service: service))
         let (dirHost, dirPort) = try options.resolvedDirectory()
         let channel = RPCChannel(host: dirHost, port: dirPort)
-        return try await serve(options: options, port: port, name: name, service: make(channel)) {
+        return try await serve(options: options, port: port, name: name, service: try await make(database, channel)) {
             await channel.close()
             await database.close()
         }
