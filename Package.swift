@@ -83,8 +83,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "XieshangRPCTests", dependencies: ["XieshangRPC", "XieshangAPI", "XieshangInterop"]),
-        .testTarget(name: "XieshangAPITests", dependencies: ["XieshangAPI", "XieshangRPC"]),
+        .testTarget(name: "XieshangRPCTests", dependencies: ["XieshangRPC", "XieshangAPI", "XieshangInterop", "XieshangTestSupport"]),
+        .testTarget(name: "XieshangAPITests", dependencies: ["XieshangAPI", "XieshangRPC", "XieshangKit"]),
         .target(
             name: "XieshangTestSupport",
             dependencies: ["XieshangStore", "XieshangRPC", "XieshangAPI", "XieshangKit", "XieshangDirectory"],

@@ -18,32 +18,28 @@ enum IntakeCorpus {
     static let wishes = ["希望尽快维修", "建议相关部门加强管理", "请求协调解决", "希望增设设施", "建议列入民生实事", "盼早日解决"]
 
     static func text(_ n: Int) -> String {
-        var g = SplitMix(seed: UInt64(n))
-        return places[g.next(places.count)] + things[g.next(things.count)] + problems[g.next(problems.count)] + "，"
-            + wishes[g.next(wishes.count)] + "。"
+        var g = generator(UInt64(n))
+        return places[g.below(places.count)] + things[g.below(things.count)] + problems[g.below(problems.count)] + "，"
+            + wishes[g.below(wishes.count)] + "。"
     }
 
     /// Search terms: problems (about 5% of items each), things, and two-word queries.
     static func query(_ n: Int) -> String {
-        var g = SplitMix(seed: UInt64(n) &+ 7)
+        var g = generator(UInt64(n) &+ 7)
         switch n % 4 {
-        case 0, 1: return String(problems[g.next(problems.count)].suffix(2))
-        case 2: return things[g.next(things.count)]
-        default: return things[g.next(things.count)] + " " + String(problems[g.next(problems.count)].prefix(2))
+        case 0, 1: return String(problems[g.below(problems.count)].suffix(2))
+        case 2: return things[g.below(things.count)]
+        default: return things[g.below(things.count)] + " " + String(problems[g.below(problems.count)].prefix(2))
         }
     }
 
-    struct SplitMix {
-        var state: UInt64
-        init(seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 }
-        mutating func next(_ bound: Int) -> Int {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return Int((z ^ (z >> 31)) % UInt64(bound))
-        }
-    }
+    /// The corpus's generator for item or query `n`, and a draw below `bound` from it.
+    static func generator(_ n: UInt64) -> SplitMix64 { SplitMix64(seed: n &* 0x9E37_79B9_7F4A_7C15) }
+}
+
+extension SplitMix64 {
+    /// The next draw reduced below `bound` (the corpus's fixed mapping, not uniform-exact).
+    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
 }
 
 /// `xieshang-bench intake`: public submissions, register-and-route pairs or text searches against

@@ -1,21 +1,11 @@
 import XCTest
 import XieshangAPI
+import XieshangKit
 @_spi(Fuzzing) import XieshangRPC
 
 /// A fixed-seed corpus through the same entry point as the libFuzzer target in Fuzz/: mutated
 /// frames and messages must never crash, and valid ones must still decode.
 final class DecodeFuzzTests: XCTestCase {
-    struct SplitMix {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     func framed(_ m: [UInt8]) -> [UInt8] {
         [0, UInt8(m.count >> 24 & 255), UInt8(m.count >> 16 & 255), UInt8(m.count >> 8 & 255), UInt8(m.count & 255)] + m
     }
@@ -28,7 +18,7 @@ final class DecodeFuzzTests: XCTestCase {
     }
 
     func testMutatedInputNeverCrashesAndValidInputDecodes() {
-        var rng = SplitMix(state: 2026)
+        var rng = SplitMix64(seed: 2026)
         var seed = AllKindsFixture.canonical
         seed.fBytes = []
         let base = seed.serializedBytes()

@@ -2,6 +2,7 @@ import XCTest
 import XieshangAPI
 import XieshangInterop
 @testable import XieshangRPC
+import XieshangTestSupport
 
 /// Real servers and clients over loopback HTTP/2.
 final class ServerClientTests: XCTestCase {
@@ -14,19 +15,6 @@ final class ServerClientTests: XCTestCase {
         let s = RPCServer(configuration: c, services: services)
         let port = try await s.start()
         return (s, port)
-    }
-
-    /// Fails unless `body` throws an RPCError with `code`.
-    func assertStatus(_ code: StatusCode, _ what: String, file: StaticString = #filePath, line: UInt = #line,
-                      _ body: () async throws -> Void) async {
-        do {
-            try await body()
-            XCTFail("\(what): expected \(code), the call succeeded", file: file, line: line)
-        } catch let e as RPCError {
-            XCTAssertEqual(e.code, code, "\(what): \(e)", file: file, line: line)
-        } catch {
-            XCTFail("\(what): \(error)", file: file, line: line)
-        }
     }
 
     func testEveryInteropCaseInProcess() async throws {

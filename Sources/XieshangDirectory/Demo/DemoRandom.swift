@@ -1,19 +1,9 @@
 import XieshangKit
 
-/// SplitMix64: a small, fast generator whose output depends only on its seed, so the demo data is
-/// the same on every machine and every run.
-struct DemoRandom: RandomNumberGenerator {
-    private var state: UInt64
+/// The demo's generator: seeded, so the demo data is the same on every machine and every run.
+typealias DemoRandom = SplitMix64
 
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+extension SplitMix64 {
 
     mutating func int(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &self) }
 
