@@ -7,16 +7,13 @@ prefecture. The service runs on core 0 with one event-loop thread; the load gene
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
-from bench_rpc import free_port, latency_table, replace_block, wait_port  # noqa: E402
+from bench_rpc import engine_databases, free_port, latency_table, replace_block, wait_port  # noqa: E402
 
 BIN = ROOT / ".build" / "release"
 
@@ -53,17 +50,8 @@ def main():
     args = ap.parse_args()
 
     results = {}
-    data = Path(tempfile.mkdtemp(prefix="xieshang-bench-dir-"))
-    try:
-        results["SQLite"] = run_engine("sqlite", ["--data-dir", str(data)], args.seconds, args.concurrency)
-    finally:
-        shutil.rmtree(data, True)
-    url = subprocess.run(["bash", str(ROOT / "scripts" / "pg-server.sh"), "start"], check=True, capture_output=True,
-                         text=True).stdout.strip()
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    results["PostgreSQL"] = run_engine("postgres", ["--database-url", url, "--database-schema", schema],
-                                       args.seconds, args.concurrency)
-    subprocess.run(["psql", url, "-qc", f'DROP SCHEMA "{schema}" CASCADE'], check=False, capture_output=True)
+    for engine, db in engine_databases("sqlite,postgres", ["directory"], "directory"):
+        results[engine] = run_engine(engine, db["directory"], args.seconds, args.concurrency)
 
     members = results["SQLite"]["get"]["members"]
     lines = [

@@ -9,17 +9,14 @@ core 1. Writes the figures into BENCHMARKS.md between markers.
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
-from bench_rpc import free_port, latency_table, replace_block, wait_port  # noqa: E402
+from bench_rpc import engine_databases, free_port, latency_table, replace_block, wait_port  # noqa: E402
 
 BIN = ROOT / ".build" / "release"
 ENV = dict(os.environ, XIESHANG_PASSWORD_HASHING="minimal")
@@ -88,25 +85,9 @@ def main():
     args = ap.parse_args()
 
     results = {}
-    if "sqlite" in args.engines:
-        data = Path(tempfile.mkdtemp(prefix="xieshang-bench-intake-"))
-        try:
-            db = ["--data-dir", str(data)]
-            results["SQLite"] = run_engine("sqlite", db, db, args.seconds, args.concurrency, args.items, args.db_connections)
-        finally:
-            shutil.rmtree(data, True)
-    if "postgres" in args.engines:
-        url = subprocess.run(["bash", str(ROOT / "scripts" / "pg-server.sh"), "start"], check=True, capture_output=True,
-                             text=True).stdout.strip()
-        tag = uuid.uuid4().hex[:8]
-        dir_args = ["--database-url", url, "--database-schema", f"bench_dir_{tag}"]
-        intake_args = ["--database-url", url, "--database-schema", f"bench_intake_{tag}"]
-        try:
-            results["PostgreSQL"] = run_engine("postgres", dir_args, intake_args, args.seconds, args.concurrency, args.items,
-                                               args.db_connections)
-        finally:
-            for s in (f"bench_dir_{tag}", f"bench_intake_{tag}"):
-                subprocess.run(["psql", url, "-qc", f'DROP SCHEMA "{s}" CASCADE'], check=False, capture_output=True)
+    for engine, db in engine_databases(args.engines, ["directory", "intake"], "intake"):
+        results[engine] = run_engine(engine, db["directory"], db["intake"], args.seconds, args.concurrency, args.items,
+                                     args.db_connections)
 
     lines = [
         "<!-- intake-bench:start -->",

@@ -7,17 +7,14 @@ core 1. Writes the figures into BENCHMARKS.md between markers.
 """
 import argparse
 import json
-import shutil
 import subprocess
 import sys
-import tempfile
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 from bench_intake import BIN, ENV, serve  # noqa: E402
-from bench_rpc import latency_table, replace_block  # noqa: E402
+from bench_rpc import engine_databases, latency_table, replace_block  # noqa: E402
 
 
 def run_engine(name, dir_args, proposal_args, count, concurrency):
@@ -52,25 +49,8 @@ def main():
     args = ap.parse_args()
 
     results = {}
-    if "sqlite" in args.engines:
-        data = Path(tempfile.mkdtemp(prefix="xieshang-bench-proposals-"))
-        try:
-            db = ["--data-dir", str(data)]
-            results["SQLite"] = run_engine("sqlite", db, db, args.proposals, args.concurrency)
-        finally:
-            shutil.rmtree(data, True)
-    if "postgres" in args.engines:
-        url = subprocess.run(["bash", str(ROOT / "scripts" / "pg-server.sh"), "start"], check=True, capture_output=True,
-                             text=True).stdout.strip()
-        tag = uuid.uuid4().hex[:8]
-        schemas = [f"bench_dir_{tag}", f"bench_proposals_{tag}"]
-        try:
-            results["PostgreSQL"] = run_engine("postgres", ["--database-url", url, "--database-schema", schemas[0]],
-                                               ["--database-url", url, "--database-schema", schemas[1]],
-                                               args.proposals, args.concurrency)
-        finally:
-            for s in schemas:
-                subprocess.run(["psql", url, "-qc", f'DROP SCHEMA "{s}" CASCADE'], check=False, capture_output=True)
+    for engine, db in engine_databases(args.engines, ["directory", "proposals"], "proposals"):
+        results[engine] = run_engine(engine, db["directory"], db["proposals"], args.proposals, args.concurrency)
 
     lines = [
         "<!-- proposals-bench:start -->",

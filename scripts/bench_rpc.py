@@ -14,9 +14,11 @@ import re
 import socket
 import statistics
 import subprocess
+import shutil
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -224,6 +226,28 @@ def latency_table(results: dict) -> list:
                 lines.append(f"| {engine} | {w} | {r['rps']:,.0f} | {r['mean_ms']:.2f} | {r['p50_ms']:.2f} | {r['p90_ms']:.2f} "
                              f"| {r['p99_ms']:.2f} | {r['max_ms']:.2f} |")
     return lines
+
+
+def engine_databases(engines: str, services: list, label: str):
+    """Yields (engine name, {service: database flags}) for each engine named in `engines`: SQLite in
+    one temporary folder, and a fresh schema per service on the throwaway PostgreSQL server
+    (scripts/pg-server.sh); each is removed after its run."""
+    if "sqlite" in engines:
+        data = Path(tempfile.mkdtemp(prefix=f"xieshang-bench-{label}-"))
+        try:
+            yield "SQLite", {s: ["--data-dir", str(data)] for s in services}
+        finally:
+            shutil.rmtree(data, True)
+    if "postgres" in engines:
+        url = subprocess.run(["bash", str(Path(__file__).resolve().parent / "pg-server.sh"), "start"], check=True,
+                             capture_output=True, text=True).stdout.strip()
+        tag = uuid.uuid4().hex[:8]
+        schemas = {s: f"bench_{s}_{tag}" for s in services}
+        try:
+            yield "PostgreSQL", {s: ["--database-url", url, "--database-schema", schemas[s]] for s in services}
+        finally:
+            for schema in schemas.values():
+                subprocess.run(["psql", url, "-qc", f'DROP SCHEMA "{schema}" CASCADE'], check=False, capture_output=True)
 
 
 def replace_block(out: Path, marker: str, block: str):
