@@ -68,11 +68,12 @@ let package = Package(
             ]
         ),
         .target(name: "XieshangProposal", dependencies: ["XieshangAPI", "XieshangRPC", "XieshangStore", "XieshangKit"]),
+        .target(name: "XieshangConsultation", dependencies: ["XieshangAPI", "XieshangRPC", "XieshangStore", "XieshangKit"]),
         .target(name: "XieshangInterop", dependencies: ["XieshangAPI", "XieshangRPC"]),
         .executableTarget(
             name: "xieshang",
             dependencies: [
-                "XieshangAPI", "XieshangRPC", "XieshangInterop", "XieshangStore", "XieshangKit", "XieshangDirectory", "XieshangIntake", "XieshangProposal",
+                "XieshangAPI", "XieshangRPC", "XieshangInterop", "XieshangStore", "XieshangKit", "XieshangDirectory", "XieshangIntake", "XieshangProposal", "XieshangConsultation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

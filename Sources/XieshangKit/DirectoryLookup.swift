@@ -19,6 +19,14 @@ public protocol DirectoryLookup: Sendable {
     func terms(committee: Int64) async throws -> [Xieshang_Directory_V1_Term]
     /// `date` plus `days` working days on `committee`'s calendar.
     func addWorkingDays(_ days: Int32, to date: CivilDate, committee: Int64) async throws -> CivilDate
+    /// A work station or consultation room.
+    func station(_ id: Int64, committee: Int64) async throws -> Xieshang_Directory_V1_WorkStation?
+    /// The committee's table for `year` (holidays and make-up days), nil when it has none.
+    func calendarYear(_ year: Int, committee: Int64) async throws -> Xieshang_Directory_V1_CalendarYear?
+    /// The committee's towns and streets, archived included.
+    func towns(committee: Int64) async throws -> [Xieshang_Directory_V1_Area]
+    /// The active members whose work station is `station`.
+    func members(ofStation station: Int64, committee: Int64) async throws -> [Xieshang_Directory_V1_Member]
 }
 
 /// The directory service over gRPC, called as a system principal of the committee concerned.
@@ -129,6 +137,47 @@ public final class RemoteDirectory: DirectoryLookup, @unchecked Sendable {
         }
     }
 
+    public func station(_ id: Int64, committee: Int64) async throws -> Xieshang_Directory_V1_WorkStation? {
+        try await cached("s\(committee)/\(id)") { try await client.getWorkStation(get(id), options: options(committee)) }
+    }
+
+    public func calendarYear(_ year: Int, committee: Int64) async throws -> Xieshang_Directory_V1_CalendarYear? {
+        var r = Xieshang_Directory_V1_GetCalendarYearRequest()
+        r.year = Int32(year)
+        return try await cached("cal\(committee)/\(year)") { try await client.getCalendarYear(r, options: options(committee)) }
+    }
+
+    public func towns(committee: Int64) async throws -> [Xieshang_Directory_V1_Area] {
+        try await cached("towns\(committee)") {
+            var all: [Xieshang_Directory_V1_Area] = []
+            var r = Xieshang_Directory_V1_ListAreasRequest()
+            r.pageSize = 1000
+            r.includeArchived = true
+            r.level = .town
+            while true {
+                let page = try await client.listAreas(r, options: options(committee))
+                all += page.areas
+                if page.nextPageToken.isEmpty { return all }
+                r.pageToken = page.nextPageToken
+            }
+        } ?? []
+    }
+
+    public func members(ofStation station: Int64, committee: Int64) async throws -> [Xieshang_Directory_V1_Member] {
+        try await cached("sm\(committee)/\(station)") {
+            var all: [Xieshang_Directory_V1_Member] = []
+            var r = Xieshang_Directory_V1_ListMembersRequest()
+            r.pageSize = 1000
+            r.stationId = station
+            while true {
+                let page = try await client.listMembers(r, options: options(committee))
+                all += page.members
+                if page.nextPageToken.isEmpty { return all }
+                r.pageToken = page.nextPageToken
+            }
+        } ?? []
+    }
+
     public func addWorkingDays(_ days: Int32, to date: CivilDate, committee: Int64) async throws -> CivilDate {
         var r = Xieshang_Directory_V1_AddWorkingDaysRequest()
         r.date = date.description
@@ -182,6 +231,17 @@ extension DirectoryLookup {
         if !records.contains(where: { key($0) == id }) {
             throw DomainError.invalid(field: field, message: "no \(kind) \(id) in this committee")
         }
+    }
+
+    /// The committee's working-day calendar for the years `from` through `to`.
+    public func calendar(from: CivilDate, to: CivilDate, committee: Int64) async throws -> WorkingCalendar {
+        var cal = WorkingCalendar()
+        for year in from.year...max(from.year, to.year) {
+            guard let y = try await calendarYear(year, committee: committee) else { continue }
+            cal.years[year] = WorkingCalendar.Year(holidays: Set(y.holidays.compactMap(CivilDate.init)),
+                                                   workdays: Set(y.workdays.compactMap(CivilDate.init)))
+        }
+        return cal
     }
 
     /// `date` moved forward to the first working day on or after it.

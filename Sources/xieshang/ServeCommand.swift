@@ -3,6 +3,7 @@ import Glibc
 #endif
 import ArgumentParser
 import XieshangAPI
+import XieshangConsultation
 import XieshangDirectory
 import XieshangIntake
 import XieshangKit
@@ -14,15 +15,16 @@ import XieshangStore
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run one service (directory, intake or proposals) with its health service.",
+        abstract: "Run one service (directory, intake, proposals or consultation) with its health service.",
         discussion: """
             Migrates its database on start. Stops gracefully on SIGTERM or Ctrl-C. Default ports: \
-            directory 50061, intake 50062, proposals 50063. Intake and proposals check members, \
-            units and places against the directory named by --directory. Several proposal \
-            replicas may share one database: registration numbers stay gap-free and unique.
+            directory 50061, intake 50062, proposals 50063, consultation 50064. The other services \
+            check members, units, places and the working-day calendar against the directory named by --directory. Several proposal \
+            replicas may share one database: registration numbers stay gap-free and unique; \
+            consultation replicas too: a venue or person is never double-booked.
             """)
 
-    @Argument(help: "The service: directory, intake or proposals.")
+    @Argument(help: "The service: directory, intake, proposals or consultation.")
     var service: String
 
     @OptionGroup var options: ServiceOptions
@@ -39,8 +41,10 @@ struct ServeCommand: AsyncParsableCommand {
             running = try await RunningService.intake(options: options, port: options.resolvedPort(default: 50062))
         case "proposals":
             running = try await RunningService.proposals(options: options, port: options.resolvedPort(default: 50063))
+        case "consultation":
+            running = try await RunningService.consultation(options: options, port: options.resolvedPort(default: 50064))
         default:
-            throw ValidationError("unknown service '\(service)'; available: directory, intake, proposals")
+            throw ValidationError("unknown service '\(service)'; available: directory, intake, proposals, consultation")
         }
         print("\(service) listening on \(options.resolvedHost()):\(running.port)")
         fflush(stdout)
@@ -98,6 +102,15 @@ struct RunningService {
             let store = ProposalStore(database: $0)
             try await store.migrate()
             return ProposalService(store: store, directory: RemoteDirectory(channel: $1, serviceName: "proposals"))
+        }
+    }
+
+    /// Consultation, with its channel to the directory.
+    static func consultation(options: ServiceOptions, port: Int) async throws -> RunningService {
+        try await withDirectory(options: options, port: port, name: Xieshang_Consultation_V1_ConsultationService.name, database: "consultation") {
+            let store = ConsultationStore(database: $0)
+            try await store.migrate()
+            return ConsultationService(store: store, directory: RemoteDirectory(channel: $1, serviceName: "consultation"))
         }
     }
 

@@ -1,4 +1,3 @@
-import XieshangKit
 
 /// A committee's working days: Monday to Friday, minus public holidays, plus make-up working days
 /// (调休), from a table per year. Years without a table count weekends only, and are reported.
