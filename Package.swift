@@ -101,6 +101,10 @@ let package = Package(
             dependencies: ["XieshangProposal", "XieshangDirectory", "XieshangKit", "XieshangStore", "XieshangAPI", "XieshangRPC", "XieshangTestSupport"]
         ),
         .testTarget(
+            name: "XieshangConsultationTests",
+            dependencies: ["XieshangConsultation", "XieshangDirectory", "XieshangKit", "XieshangStore", "XieshangAPI", "XieshangRPC", "XieshangTestSupport"]
+        ),
+        .testTarget(
             name: "XieshangDirectoryTests",
             dependencies: ["XieshangDirectory", "XieshangKit", "XieshangStore", "XieshangAPI", "XieshangRPC", "XieshangTestSupport"]
         ),

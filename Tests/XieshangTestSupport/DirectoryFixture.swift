@@ -31,6 +31,9 @@ public final class DirectoryFixture {
     /// A member who works in `unit` (for 直接领办).
     public var unitMember: Int64 = 0
     public var thirdMember: Int64 = 0
+    /// A town work station (李强 and 张丽 report to it) and a county meeting room.
+    public var station: Int64 = 0
+    public var room: Int64 = 0
     /// An account with the leader role (县政协主席).
     public var leaderAccount: Int64 = 0
 
@@ -113,6 +116,17 @@ public final class DirectoryFixture {
         var sc = Xieshang_Directory_V1_SpecialCommittee()
         sc.name = "提案委员会"
         specialCommittee = try await dir.createSpecialCommittee(sc, options: admin).id
+        var ws = Xieshang_Directory_V1_WorkStation()
+        ws.name = "长寨街道委员工作站"
+        ws.level = .town
+        ws.townId = town
+        ws.kind = "委员工作站"
+        station = try await dir.createWorkStation(ws, options: admin).id
+        ws.name = "县政协三楼会议室"
+        ws.level = .county
+        ws.townId = 0
+        ws.kind = "协商议事室"
+        room = try await dir.createWorkStation(ws, options: admin).id
         var m = Xieshang_Directory_V1_Member()
         m.code = "001"
         m.name = "王芳"
@@ -122,6 +136,7 @@ public final class DirectoryFixture {
         m.code = "002"
         m.name = "李强"
         m.unitId = unit
+        m.stationId = station
         unitMember = try await dir.createMember(m, options: admin).id
         m.code = "003"
         m.name = "张丽"
