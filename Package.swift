@@ -82,6 +82,7 @@ let package = Package(
             dependencies: [
                 "XieshangAPI", "XieshangRPC", "XieshangKit", "XieshangStore", "XieshangIntake",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         .testTarget(name: "XieshangRPCTests", dependencies: ["XieshangRPC", "XieshangAPI", "XieshangInterop", "XieshangTestSupport"]),

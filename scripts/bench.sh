@@ -6,6 +6,7 @@
 #   scripts/bench.sh directory  directory lookups and listings on SQLite and PostgreSQL
 #   scripts/bench.sh intake     submissions, routing and search (also over 1,000,000 items)
 #   scripts/bench.sh proposals  a plenary day: 2,000 proposals submitted, registered and assigned
+#   scripts/bench.sh consultation  conflict checks and free slots over a county year of 5,000 meetings
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
@@ -24,4 +25,7 @@ if [ "$what" = all ] || [ "$what" = intake ]; then
 fi
 if [ "$what" = all ] || [ "$what" = proposals ]; then
   python3 scripts/bench_proposals.py "$@"
+fi
+if [ "$what" = all ] || [ "$what" = consultation ]; then
+  python3 scripts/bench_consultation.py "$@"
 fi
