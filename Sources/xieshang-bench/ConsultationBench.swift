@@ -74,7 +74,7 @@ struct ConsultationBench: AsyncParsableCommand {
             i += 1
             var s = Xieshang_Directory_V1_WorkStation()
             s.name = "协商议事室\(year)-\(i)"
-            s.level = .village
+            s.level = .county
             s.kind = "协商议事室"
             venueIDs.append(try await dir.createWorkStation(s, options: admin).id)
         }

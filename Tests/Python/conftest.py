@@ -76,6 +76,7 @@ PROTO_FILES = (
     "xieshang/events/v1/events.proto",
     "xieshang/directory/v1/directory.proto",
     "xieshang/intake/v1/intake.proto",
+    "xieshang/consultation/v1/consultation.proto",
     "xieshang/proposal/v1/proposal.proto",
 )
 
