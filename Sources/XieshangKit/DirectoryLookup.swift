@@ -92,20 +92,27 @@ public final class RemoteDirectory: DirectoryLookup, @unchecked Sendable {
         try await cached("acc\(committee)/\(id)") { try await client.getAccount(get(id), options: options(committee)) }
     }
 
+    /// Every page of a listing, from `request` on.
+    private func pages<R: Sendable, T: Sendable>(_ request: R, token: WritableKeyPath<R, String>,
+                                                 _ page: (R) async throws -> ([T], String)) async throws -> [T] {
+        var r = request
+        var all: [T] = []
+        while true {
+            let (items, next) = try await page(r)
+            all += items
+            if next.isEmpty { return all }
+            r[keyPath: token] = next
+        }
+    }
+
     /// Every page of a short reference list.
     private func every<T: Sendable>(_ key: String, committee: Int64,
                                     _ page: (Xieshang_Directory_V1_ListRequest) async throws -> ([T], String)) async throws -> [T] {
         try await cached("\(key)\(committee)") {
-            var all: [T] = []
             var r = Xieshang_Directory_V1_ListRequest()
             r.pageSize = 1000
             r.includeArchived = true
-            while true {
-                let (items, next) = try await page(r)
-                all += items
-                if next.isEmpty { return all }
-                r.pageToken = next
-            }
+            return try await pages(r, token: \.pageToken, page)
         } ?? []
     }
 
@@ -148,32 +155,26 @@ public final class RemoteDirectory: DirectoryLookup, @unchecked Sendable {
     }
 
     public func towns(committee: Int64) async throws -> [Xieshang_Directory_V1_Area] {
-        try await cached("towns\(committee)") {
-            var all: [Xieshang_Directory_V1_Area] = []
-            var r = Xieshang_Directory_V1_ListAreasRequest()
-            r.pageSize = 1000
-            r.includeArchived = true
-            r.level = .town
-            while true {
-                let page = try await client.listAreas(r, options: options(committee))
-                all += page.areas
-                if page.nextPageToken.isEmpty { return all }
-                r.pageToken = page.nextPageToken
+        var r = Xieshang_Directory_V1_ListAreasRequest()
+        r.pageSize = 1000
+        r.includeArchived = true
+        r.level = .town
+        return try await cached("towns\(committee)") {
+            try await pages(r, token: \.pageToken) {
+                let page = try await client.listAreas($0, options: options(committee))
+                return (page.areas, page.nextPageToken)
             }
         } ?? []
     }
 
     public func members(ofStation station: Int64, committee: Int64) async throws -> [Xieshang_Directory_V1_Member] {
-        try await cached("sm\(committee)/\(station)") {
-            var all: [Xieshang_Directory_V1_Member] = []
-            var r = Xieshang_Directory_V1_ListMembersRequest()
-            r.pageSize = 1000
-            r.stationId = station
-            while true {
-                let page = try await client.listMembers(r, options: options(committee))
-                all += page.members
-                if page.nextPageToken.isEmpty { return all }
-                r.pageToken = page.nextPageToken
+        var r = Xieshang_Directory_V1_ListMembersRequest()
+        r.pageSize = 1000
+        r.stationId = station
+        return try await cached("sm\(committee)/\(station)") {
+            try await pages(r, token: \.pageToken) {
+                let page = try await client.listMembers($0, options: options(committee))
+                return (page.members, page.nextPageToken)
             }
         } ?? []
     }

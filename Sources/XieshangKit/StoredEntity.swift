@@ -83,6 +83,17 @@ public struct SQLFilter: Sendable {
         binds += columns.map { _ in .text("%\(escaped)%") }
     }
 
+    /// Adds a match of `id` in a key-list column (see ``keyList(_:)``) when `id` is not zero.
+    public mutating func hasKey(_ column: String, _ id: Int64) {
+        if id != 0 { add("\(column) LIKE ?", .text("%,\(id),%")) }
+    }
+
+    /// A column value listing ids as `,3,17,` (sorted, zeros dropped), so ``hasKey(_:_:)`` finds one.
+    public static func keyList(_ ids: [Int64]) -> String {
+        let set = Set(ids.filter { $0 != 0 })
+        return set.isEmpty ? "" : "," + set.sorted().map(String.init).joined(separator: ",") + ","
+    }
+
     /// The clauses as ` AND …` to follow a WHERE condition (empty when none).
     public var sql: String { clauses.isEmpty ? "" : " AND " + clauses.joined(separator: " AND ") }
 }

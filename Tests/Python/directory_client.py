@@ -22,6 +22,28 @@ def principal(committee_id: int, *roles: int, account_id: int = 1, name: str = "
     return ((PRINCIPAL_KEY, p.SerializeToString()),)
 
 
+COUNTY = 2  # 长顺县, the second committee the demo creates
+
+
+def who(role: int, member_id: int = 0, unit_id: int = 0, name: str = "测试", committee_id: int = COUNTY) -> tuple:
+    """Call metadata for one role of the demo county, with the member or unit its account belongs to."""
+    p = principal_pb2.Principal(committee_id=committee_id, roles=[role], account_id=0 if role == Role.ROLE_PUBLIC else 1,
+                                member_id=member_id, unit_id=unit_id, display_name=name)
+    return ((PRINCIPAL_KEY, p.SerializeToString()),)
+
+
+def serve_domain(service: str, directory_port: int, data_dir: str = "", database_url: str = "", schema: str = ""):
+    """Start `xieshang serve <service>` against the directory on `directory_port`, on SQLite under
+    `data_dir` or on a PostgreSQL schema; returns (process, port)."""
+    port = free_port()
+    argv = [xieshang_bin(), "serve", service, "--port", port, "--directory", f"127.0.0.1:{directory_port}"]
+    if data_dir:
+        argv += ["--data-dir", data_dir]
+    if database_url:
+        argv += ["--database-url", database_url, "--database-schema", schema]
+    return start_server(argv, port, service), port
+
+
 def postgres_url() -> str | None:
     return os.environ.get("XIESHANG_TEST_POSTGRES_URL") or None
 

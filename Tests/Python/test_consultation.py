@@ -7,31 +7,11 @@ from concurrent.futures import ThreadPoolExecutor
 import grpc
 import pytest
 
-from conftest import free_port, start_server, xieshang_bin
-from directory_client import (Role, directory_pb2, events_pb2, postgres_required, postgres_url, principal_pb2, serve_directory, stub,
-                              unique_schema, PRINCIPAL_KEY)
+from directory_client import (Role, directory_pb2, events_pb2, postgres_required, postgres_url, serve_directory, serve_domain, stub,
+                              unique_schema, who)
 from xieshang.consultation.v1 import consultation_pb2 as pb, consultation_pb2_grpc
 
-COUNTY = 2  # 长顺县, the second committee the demo creates
-
-
-def who(role: int, member_id: int = 0, unit_id: int = 0, name: str = "测试") -> tuple:
-    p = principal_pb2.Principal(committee_id=COUNTY, roles=[role], account_id=0 if role == Role.ROLE_PUBLIC else 1,
-                                member_id=member_id, unit_id=unit_id, display_name=name)
-    return ((PRINCIPAL_KEY, p.SerializeToString()),)
-
-
 STAFF = who(Role.ROLE_COMMITTEE_STAFF, name="专委会办公室")
-
-
-def serve_consultation(directory_port: int, data_dir: str = "", database_url: str = "", schema: str = ""):
-    port = free_port()
-    argv = [xieshang_bin(), "serve", "consultation", "--port", port, "--directory", f"127.0.0.1:{directory_port}"]
-    if data_dir:
-        argv += ["--data-dir", data_dir]
-    if database_url:
-        argv += ["--database-url", database_url, "--database-schema", schema]
-    return start_server(argv, port, "consultation"), port
 
 
 @pytest.fixture(scope="module")
@@ -65,9 +45,9 @@ def test_two_replicas_never_double_book(directory, tmp_path, engine):
                 pytest.fail("XIESHANG_TEST_POSTGRES_URL is not set")
             pytest.skip("no PostgreSQL server (set XIESHANG_TEST_POSTGRES_URL)")
         schema = unique_schema("consultation")
-        replicas = [serve_consultation(dport, database_url=url, schema=schema) for _ in range(2)]
+        replicas = [serve_domain("consultation", dport, database_url=url, schema=schema) for _ in range(2)]
     else:
-        replicas = [serve_consultation(dport, data_dir=str(tmp_path)) for _ in range(2)]
+        replicas = [serve_domain("consultation", dport, data_dir=str(tmp_path)) for _ in range(2)]
     channels = [grpc.insecure_channel(f"127.0.0.1:{port}") for _, port in replicas]
     stubs = [consultation_pb2_grpc.ConsultationServiceStub(c) for c in channels]
     try:
@@ -105,7 +85,7 @@ def test_two_replicas_never_double_book(directory, tmp_path, engine):
 
 def test_eight_steps_and_online_page(directory, tmp_path):
     dport, members, units, rooms = directory
-    process, port = serve_consultation(dport, data_dir=str(tmp_path))
+    process, port = serve_domain("consultation", dport, data_dir=str(tmp_path))
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
     s = consultation_pb2_grpc.ConsultationServiceStub(channel)
     try:

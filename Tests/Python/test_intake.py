@@ -3,26 +3,15 @@ process that checks references against it over HTTP/2."""
 import grpc
 import pytest
 
-from conftest import free_port, start_server, xieshang_bin
-from directory_client import Role, principal, serve_directory, stub
+from directory_client import COUNTY, Role, principal, serve_directory, serve_domain, stub
 from xieshang.directory.v1 import directory_pb2
 from xieshang.intake.v1 import intake_pb2, intake_pb2_grpc
-
-COUNTY = 2  # 长顺县, the second committee the demo creates
-
-
-def serve_intake(directory_port: int, data_dir: str):
-    port = free_port()
-    argv = [xieshang_bin(), "serve", "intake", "--port", port, "--data-dir", data_dir,
-            "--directory", f"127.0.0.1:{directory_port}"]
-    return start_server(argv, port, "intake"), port
-
 
 @pytest.fixture(scope="module")
 def services(tmp_path_factory):
     data = tmp_path_factory.mktemp("intake")
     directory, dport = serve_directory(data_dir=str(data), extra=["--seed-demo"])
-    intake, iport = serve_intake(dport, str(data))
+    intake, iport = serve_domain("intake", dport, data_dir=str(data))
     dchannel, d = stub(dport)
     channel = grpc.insecure_channel(f"127.0.0.1:{iport}")
     yield d, intake_pb2_grpc.IntakeServiceStub(channel), channel

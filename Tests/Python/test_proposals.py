@@ -8,31 +8,11 @@ from concurrent.futures import ThreadPoolExecutor
 import grpc
 import pytest
 
-from conftest import free_port, start_server, xieshang_bin
-from directory_client import (Role, directory_pb2, events_pb2, postgres_required, postgres_url, principal_pb2, serve_directory, stub,
-                              unique_schema, PRINCIPAL_KEY)
+from directory_client import (Role, directory_pb2, events_pb2, postgres_required, postgres_url, serve_directory, serve_domain, stub,
+                              unique_schema, who)
 from xieshang.proposal.v1 import proposal_pb2, proposal_pb2_grpc
 
-COUNTY = 2  # 长顺县, the second committee the demo creates
-
-
-def who(role: int, member_id: int = 0, unit_id: int = 0, name: str = "测试") -> tuple:
-    p = principal_pb2.Principal(committee_id=COUNTY, roles=[role], account_id=1, member_id=member_id, unit_id=unit_id,
-                                display_name=name)
-    return ((PRINCIPAL_KEY, p.SerializeToString()),)
-
-
 STAFF = who(Role.ROLE_COMMITTEE_STAFF, name="提案委")
-
-
-def serve_proposals(directory_port: int, data_dir: str = "", database_url: str = "", schema: str = ""):
-    port = free_port()
-    argv = [xieshang_bin(), "serve", "proposals", "--port", port, "--directory", f"127.0.0.1:{directory_port}"]
-    if data_dir:
-        argv += ["--data-dir", data_dir]
-    if database_url:
-        argv += ["--database-url", database_url, "--database-schema", schema]
-    return start_server(argv, port, "proposals"), port
 
 
 @pytest.fixture(scope="module")
@@ -64,9 +44,9 @@ def test_two_replicas_register_gap_free(directory, tmp_path, engine):
                 pytest.fail("XIESHANG_TEST_POSTGRES_URL is not set")
             pytest.skip("no PostgreSQL server (set XIESHANG_TEST_POSTGRES_URL)")
         schema = unique_schema("proposals")
-        replicas = [serve_proposals(dport, database_url=url, schema=schema) for _ in range(2)]
+        replicas = [serve_domain("proposals", dport, database_url=url, schema=schema) for _ in range(2)]
     else:
-        replicas = [serve_proposals(dport, data_dir=str(tmp_path)) for _ in range(2)]
+        replicas = [serve_domain("proposals", dport, data_dir=str(tmp_path)) for _ in range(2)]
     channels = [grpc.insecure_channel(f"127.0.0.1:{port}") for _, port in replicas]
     stubs = [proposal_pb2_grpc.ProposalServiceStub(c) for c in channels]
     try:
@@ -92,7 +72,7 @@ def test_two_replicas_register_gap_free(directory, tmp_path, engine):
 
 def test_story_and_export(directory, tmp_path):
     dport, members, units = directory
-    process, port = serve_proposals(dport, data_dir=str(tmp_path))
+    process, port = serve_domain("proposals", dport, data_dir=str(tmp_path))
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
     s = proposal_pb2_grpc.ProposalServiceStub(channel)
     try:
@@ -134,7 +114,7 @@ def test_story_and_export(directory, tmp_path):
         with pytest.raises(grpc.RpcError) as e:
             s.RegisterProposal(proposal_pb2.RegisterRequest(id=p.id), metadata=STAFF)
         assert e.value.code() == grpc.StatusCode.FAILED_PRECONDITION and "evaluated" in e.value.details()
-        other = ((STAFF[0][0], principal_pb2.Principal(committee_id=3, roles=[Role.ROLE_COMMITTEE_STAFF]).SerializeToString()),)
+        other = who(Role.ROLE_COMMITTEE_STAFF, committee_id=3)
         with pytest.raises(grpc.RpcError) as e:
             s.GetProposal(proposal_pb2.GetRequest(id=p.id), metadata=other)
         assert e.value.code() == grpc.StatusCode.NOT_FOUND

@@ -223,15 +223,7 @@ public enum ConsultationMachine {
         case .setPage(let open):
             next.pageOpen = open
         case .link(let kind, let target):
-            guard kind != .unspecified else { throw DomainError.invalid(field: "kind", message: "required") }
-            guard target > 0 else { throw DomainError.invalid(field: "target_id", message: "required") }
-            if !next.links.contains(where: { $0.kind == kind && $0.targetId == target }) {
-                var l = Xieshang_Consultation_V1_Link()
-                l.kind = kind
-                l.targetId = target
-                l.atUnixMs = ms
-                next.links.append(l)
-            }
+            try History.link(kind, target, at: ms, in: &next.links)
         }
         next.history.append(History.record(command.name, by: who.name, at: ms, note: note))
         return (next, "consultation.\(command.name)")
@@ -270,8 +262,20 @@ public enum ConsultationMachine {
     }
 }
 
-/// History records kept inside records.
+/// History and links kept inside records.
 enum History {
+    /// Adds a link to `target` (once).
+    static func link(_ kind: Xieshang_Consultation_V1_LinkKind, _ target: Int64, at ms: Int64, in links: inout [Xieshang_Consultation_V1_Link]) throws {
+        guard kind != .unspecified else { throw DomainError.invalid(field: "kind", message: "required") }
+        guard target > 0 else { throw DomainError.invalid(field: "target_id", message: "required") }
+        guard !links.contains(where: { $0.kind == kind && $0.targetId == target }) else { return }
+        var l = Xieshang_Consultation_V1_Link()
+        l.kind = kind
+        l.targetId = target
+        l.atUnixMs = ms
+        links.append(l)
+    }
+
     static func record(_ action: String, by name: String, at ms: Int64, note: String = "") -> Xieshang_Consultation_V1_StepRecord {
         var r = Xieshang_Consultation_V1_StepRecord()
         r.action = action

@@ -144,15 +144,7 @@ public enum TopicMachine {
             next.decisionNote = reason
             note = reason
         case .link(let kind, let target):
-            guard kind != .unspecified else { throw DomainError.invalid(field: "kind", message: "required") }
-            guard target > 0 else { throw DomainError.invalid(field: "target_id", message: "required") }
-            if !next.links.contains(where: { $0.kind == kind && $0.targetId == target }) {
-                var l = Xieshang_Consultation_V1_Link()
-                l.kind = kind
-                l.targetId = target
-                l.atUnixMs = ms
-                next.links.append(l)
-            }
+            try History.link(kind, target, at: ms, in: &next.links)
         }
         next.history.append(History.record(command.name, by: who.name, at: ms, note: note))
         return (next, "consultation_topic.\(command.name)")

@@ -87,7 +87,7 @@ extension ConsultationService: Xieshang_Consultation_V1_ConsultationServiceProvi
             if unit != 0 && unit != caller.principal.unitId { return Xieshang_Consultation_V1_ListConsultationsResponse() }
             unit = caller.principal.unitId
         }
-        if unit != 0 { f.add("i.unit_keys LIKE ?", .text("%,\(unit),%")) }
+        f.hasKey("i.unit_keys", unit)
         if request.year != 0 { f.add("i.held_year = ?", .integer(Int64(request.year))) }
         let page = try await store.listConsultations(committee: caller.committeeID, terms: terms, filter: f,
                                                      page: PageRequest(size: request.pageSize, token: request.pageToken))
@@ -209,7 +209,7 @@ extension ConsultationService: Xieshang_Consultation_V1_ConsultationServiceProvi
         let horizon = request.withinDays > 0 ? try await directory.addWorkingDays(request.withinDays, to: asOf, committee: caller.committeeID) : nil
         var f = SQLFilter()
         f.any("i.step", [ConsultationStep.planned, .meetingHeld, .supervising].map { .integer(Int64($0.rawValue)) })
-        if unit != 0 { f.add("i.unit_keys LIKE ?", .text("%,\(unit),%")) }
+        f.hasKey("i.unit_keys", unit)
         var r = Xieshang_Consultation_V1_ChaseListResponse()
         for c in try await store.allConsultations(committee: caller.committeeID, filter: f) {
             for var e in ConsultationMachine.dueItems(c) where unit == 0 || e.unitId == unit {

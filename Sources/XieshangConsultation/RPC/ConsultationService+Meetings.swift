@@ -102,7 +102,7 @@ extension ConsultationService {
         }
         f.equal("i.consultation_id", request.consultationId)
         f.equal("i.venue_id", request.venueId)
-        if request.memberId != 0 { f.add("i.member_keys LIKE ?", .text("%,\(request.memberId),%")) }
+        f.hasKey("i.member_keys", request.memberId)
         if !request.from.isEmpty { f.add("i.start_min >= ?", .integer(ChinaTime(date: try day(request.from, "from"), minuteOfDay: 0).minutes)) }
         if !request.to.isEmpty { f.add("i.start_min < ?", .integer(ChinaTime(date: try day(request.to, "to"), minuteOfDay: 1440).minutes)) }
         if request.talksPending { f.add("i.talks_pending = ?", .integer(1)) }

@@ -25,7 +25,7 @@ extension Xieshang_Consultation_V1_Consultation: StoredEntity {
     public var indexColumns: [(String, SQLValue)] {
         [("step", .integer(Int64(step.rawValue))), ("form", .integer(Int64(form.rawValue))), ("level", .integer(Int64(level.rawValue))),
          ("sector_id", .integer(sectorId)), ("town_id", .integer(townId)), ("host_member_id", .integer(hostMemberId)),
-         ("unit_keys", .text(Keys.of(unitIds + suggestions.map(\.unitId)))), ("topic_id", .integer(topicId)),
+         ("unit_keys", .text(SQLFilter.keyList(unitIds + suggestions.map(\.unitId)))), ("topic_id", .integer(topicId)),
          ("held_year", .integer(Int64(CivilDate(heldOn)?.year ?? 0))),
          ("search_text", .text(ConsultationStore.consultationGrams.searchText(self)))]
     }
@@ -37,7 +37,7 @@ extension Xieshang_Consultation_V1_Meeting: StoredEntity {
     public var indexColumns: [(String, SQLValue)] {
         [("consultation_id", .integer(consultationId)), ("venue_id", .integer(venueId)),
          ("start_min", .integer(ChinaTime(startsAt)?.minutes ?? 0)), ("state", .integer(Int64(state.rawValue))),
-         ("member_keys", .text(Keys.of([hostMemberId] + invitations.map(\.memberId)))),
+         ("member_keys", .text(SQLFilter.keyList([hostMemberId] + invitations.map(\.memberId)))),
          ("talks_pending", .integer(invitations.contains { $0.talkNeeded && $0.talkNote.isEmpty } ? 1 : 0))]
     }
 }
@@ -52,12 +52,4 @@ extension Xieshang_Consultation_V1_LiaisonActivity: StoredEntity {
     public static let entityKind = "liaison_activity"
     public static let table = "liaison_activities"
     public var indexColumns: [(String, SQLValue)] { [("town_id", .integer(townId)), ("kind", .integer(Int64(kind.rawValue))), ("on_date", .text(on))] }
-}
-
-/// `,3,17,` so that `LIKE '%,3,%'` finds one id.
-enum Keys {
-    static func of(_ ids: [Int64]) -> String {
-        let set = Set(ids.filter { $0 != 0 })
-        return set.isEmpty ? "" : "," + set.sorted().map(String.init).joined(separator: ",") + ","
-    }
 }

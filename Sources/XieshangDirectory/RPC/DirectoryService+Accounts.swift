@@ -37,7 +37,7 @@ extension DirectoryService {
         let caller = try admin(context, to: "listing accounts")
         var f = baseFilter(query: request.query, includeArchived: request.includeArchived, archivedColumn: "disabled",
                            nameColumns: ["username", "display_name"])
-        if request.role != .unspecified { f.add("roles LIKE ?", .text("%,\(request.role.rawValue),%")) }
+        f.hasKey("roles", Int64(request.role.rawValue))
         let p = try await store.list(Xieshang_Directory_V1_Account.self, committee: caller.committeeID, filter: f,
                                      page: PageRequest(size: request.pageSize, token: request.pageToken))
         var r = Xieshang_Directory_V1_ListAccountsResponse()

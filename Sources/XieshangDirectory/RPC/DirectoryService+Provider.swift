@@ -245,7 +245,7 @@ extension DirectoryService: Xieshang_Directory_V1_DirectoryServiceProvider {
             let t = SQLValue.integer(request.townId)
             f.add("(residence_town_id = ? OR work_town_id = ? OR contact_town_id = ? OR assistance_town_id = ?)", t, t, t, t)
         }
-        if request.specialCommitteeId != 0 { f.add("special_committees LIKE ?", .text("%,\(request.specialCommitteeId),%")) }
+        f.hasKey("special_committees", request.specialCommitteeId)
         if request.standingOnly { f.add("standing = 1") }
         if request.convenorsOnly { f.add("convenor = 1") }
         return f

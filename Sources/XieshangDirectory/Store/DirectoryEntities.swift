@@ -79,7 +79,7 @@ extension Xieshang_Directory_V1_Member: StoredEntity {
          ("contact_town_id", .integer(contactTownId)), ("assistance_town_id", .integer(assistanceTownId)),
          ("station_id", .integer(stationId)), ("unit_id", .integer(unitId)), ("retired", (status == .retired).sqlValue),
          // ",3,7," so that one special committee is a LIKE '%,3,%' match.
-         ("special_committees", .text("," + specialCommitteeIds.map(String.init).joined(separator: ",") + ","))]
+         ("special_committees", .text(SQLFilter.keyList(specialCommitteeIds)))]
     }
 }
 
@@ -88,7 +88,7 @@ extension Xieshang_Directory_V1_Account: StoredEntity {
     public static let table = "accounts"
     public var indexColumns: [(String, SQLValue)] {
         [("username", .text(username)), ("display_name", .text(displayName)),
-         ("roles", .text("," + roles.map { String($0.rawValue) }.joined(separator: ",") + ",")),
+         ("roles", .text(SQLFilter.keyList(roles.map { Int64($0.rawValue) }))),
          ("member_id", .integer(memberId)), ("unit_id", .integer(unitId)), ("disabled", disabled.sqlValue)]
     }
 }

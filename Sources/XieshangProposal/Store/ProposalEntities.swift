@@ -9,8 +9,8 @@ extension Xieshang_Proposal_V1_Proposal: StoredEntity {
     public static let table = "proposals"
     public var indexColumns: [(String, SQLValue)] {
         [("state", .integer(Int64(state.rawValue))), ("proposer_kind", .integer(Int64(proposerKind.rawValue))),
-         ("lead_member_id", .integer(leadMemberId)), ("member_keys", .text(Self.keys(memberIDs))),
-         ("unit_keys", .text(Self.keys(unitIDs))), ("lead_unit_id", .integer(leadUnitId)), ("sector_id", .integer(sectorId)),
+         ("lead_member_id", .integer(leadMemberId)), ("member_keys", .text(SQLFilter.keyList(memberIDs))),
+         ("unit_keys", .text(SQLFilter.keyList(unitIDs))), ("lead_unit_id", .integer(leadUnitId)), ("sector_id", .integer(sectorId)),
          ("category", .text(category)), ("is_key", key.sqlValue), ("session", .integer(Int64(session.rawValue))),
          ("session_name", .text(sessionName)), ("term_id", .integer(termId)), ("number", .integer(Int64(number))),
          ("assigned_on", .text(assignedOn)), ("due_date", .text(dueDate)),
@@ -21,12 +21,6 @@ extension Xieshang_Proposal_V1_Proposal: StoredEntity {
     public var memberIDs: [Int64] { [leadMemberId] + coSigners.map(\.memberId) + mergedMemberIds }
     /// Units it concerns: lead, co-units, and units a suggestion was referred to.
     public var unitIDs: [Int64] { [leadUnitId] + coUnitIds + referredUnitIds }
-
-    /// `,3,17,` so that `LIKE '%,3,%'` finds one id.
-    static func keys(_ ids: [Int64]) -> String {
-        let set = Set(ids.filter { $0 != 0 })
-        return set.isEmpty ? "" : "," + set.sorted().map(String.init).joined(separator: ",") + ","
-    }
 }
 
 extension Xieshang_Proposal_V1_Settings: StoredEntity {

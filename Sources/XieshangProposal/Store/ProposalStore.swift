@@ -33,8 +33,8 @@ public struct ProposalQuery: Sendable {
     var filter: SQLFilter {
         var f = SQLFilter()
         f.any("i.state", states.map { .integer(Int64($0.rawValue)) })
-        if unitID != 0 { f.add("i.unit_keys LIKE ?", .text("%,\(unitID),%")) }
-        if memberID != 0 { f.add("i.member_keys LIKE ?", .text("%,\(memberID),%")) }
+        f.hasKey("i.unit_keys", unitID)
+        f.hasKey("i.member_keys", memberID)
         f.equal("i.sector_id", sectorID)
         if !category.isEmpty { f.add("i.category = ?", .text(category)) }
         if keyOnly { f.add("i.is_key = ?", .integer(1)) }
