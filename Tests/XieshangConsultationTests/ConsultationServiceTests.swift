@@ -145,6 +145,13 @@ final class ConsultationServiceTests: XCTestCase {
             m = try await h.client.holdMeeting(ref, options: h.staff)
             XCTAssertEqual(m.state, .held)
             XCTAssertEqual(m.invitations.map(\.talkNeeded), [false, true, false])
+            // Held, it keeps its room until it ends; nobody can book the rest of the morning.
+            var slot = Xieshang_Consultation_V1_SlotRequest()
+            slot.venueId = d.room
+            slot.startsAt = "2026-03-10T11:00"
+            slot.endsAt = "2026-03-10T12:00"
+            let held = try await h.client.checkConflicts(slot, options: h.staff).conflicts
+            XCTAssertEqual(held.map(\.meetingId), [meeting.id])
             var talks = Xieshang_Consultation_V1_ListMeetingsRequest()
             talks.talksPending = true
             let v2 = try await h.client.listMeetings(talks, options: h.staff).meetings.map(\.id)

@@ -173,9 +173,9 @@ public enum MeetingMachine {
         return ids
     }
 
-    /// The bookings of `m` (none unless scheduled).
+    /// The bookings of `m`: kept once it is held (it may still be running), none once cancelled.
     public static func bookings(_ m: Meeting) -> [Booking] {
-        guard m.state == .scheduled, let start = ChinaTime(m.startsAt), let end = ChinaTime(m.endsAt) else { return [] }
+        guard m.state == .scheduled || m.state == .held, let start = ChinaTime(m.startsAt), let end = ChinaTime(m.endsAt) else { return [] }
         var resources: [Resource] = m.venueId != 0 ? [.venue(m.venueId)] : []
         resources += bookedMembers(m).map { .member($0) }
         return resources.map { Booking(resource: $0, start: start, end: end, owner: .meeting(m.id), title: m.title) }
