@@ -120,15 +120,26 @@ public struct GramIndex<E: StoredEntity>: Sendable {
              gram + [.integer(after)] + (end.map { [SQLValue.integer($0)] } ?? []) + exact.binds + (rows ? conditions.binds : [])
                 + [.integer(Int64(limit))])
         }
-        let end = try windowEnd(after: page.afterID, size: window)
-        let (pageSQL, pageBinds) = matches(after: page.afterID, end: end, limit: page.size + 1, select: "i.id, i.committee_id, i.version, i.body")
-        let rows = try conn.query(pageSQL, pageBinds)
+        // Most pages fill from their first few candidates: look at a short window first and widen
+        // to the whole one only when it did not fill (saves walking 4,000 index entries per page).
+        var size = min(window, max(64, page.size * 4))
+        var end: Int64?
+        var rows: [SQLRow]
+        while true {
+            end = try windowEnd(after: page.afterID, size: size)
+            let (pageSQL, pageBinds) = matches(after: page.afterID, end: end, limit: page.size + 1, select: "i.id, i.committee_id, i.version, i.body")
+            rows = try conn.query(pageSQL, pageBinds)
+            if rows.count > page.size || end == nil || size >= window { break }
+            size = window
+        }
         let found = try rows.prefix(page.size).map(EntityTable<E>.decode)
         var next = rows.count > page.size ? PageRequest.token(after: found.last?.id ?? 0) : ""
         if next.isEmpty, let end { next = PageRequest.token(after: end) }
         var total = found.count, capped = false
         if page.afterID != 0 || !next.isEmpty {
-            let countEnd = try windowEnd(after: 0, size: countWindow)
+            // Counted from the index alone, every candidate matches: the cap bounds the work and
+            // no window is needed (more than `cap` candidates means capped either way).
+            let countEnd = indexOnly && exact.clauses.isEmpty ? nil : try windowEnd(after: 0, size: countWindow)
             let (sql, binds) = matches(after: 0, end: countEnd, limit: cap + 1, select: "1 AS x", rows: !indexOnly)
             let n = Int(try conn.query("SELECT COUNT(*) AS n FROM (\(sql)) t", binds).first?.int("n") ?? 0)
             (total, capped) = (min(n, cap), n > cap || countEnd != nil)

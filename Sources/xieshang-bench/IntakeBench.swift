@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NIOConcurrencyHelpers
 import XieshangAPI
 import XieshangIntake
 import XieshangKit
@@ -94,6 +95,8 @@ struct IntakeBench: AsyncParsableCommand {
         let queue = WorkQueue(pending)
         let unit = unitID
         var matched = 0
+        // Search latencies by kind of query (one word, a thing, two words; with a state filter).
+        let byKind = NIOLockedValueBox([String: [UInt64]]())
         let stats = try await ClosedLoop.run(concurrency: concurrency, seconds: seconds) { worker, n in
             switch workload {
             case "submit":
@@ -117,7 +120,11 @@ struct IntakeBench: AsyncParsableCommand {
                 r.query = IntakeCorpus.query(worker * 1_000_000 + n)
                 r.pageSize = 20
                 if n % 5 == 4 { r.states = [.received] }
+                let t0 = DispatchTime.now().uptimeNanoseconds
                 _ = try await client.listItems(r, options: staff)
+                let kind = ["word", "word", "thing", "two words"][(worker * 1_000_000 + n) % 4] + (n % 5 == 4 ? " +state" : "")
+                let elapsed = DispatchTime.now().uptimeNanoseconds - t0
+                byKind.withLockedValue { $0[kind, default: []].append(elapsed) }
             }
         }
         if workload == "search" {
@@ -126,7 +133,13 @@ struct IntakeBench: AsyncParsableCommand {
             matched = Int(try await client.listItems(r, options: staff).total)
         }
         await channel.close()
-        try stats.print(["workload": workload, "pending": pending.count, "matched_漏水": matched])
+        var kinds: [String: Any] = [:]
+        for (kind, lat) in byKind.withLockedValue({ $0 }) {
+            let sorted = lat.sorted()
+            kinds[kind] = ["n": sorted.count, "p50_ms": Double(sorted[sorted.count / 2]) / 1e6,
+                           "p99_ms": Double(sorted[min(sorted.count - 1, sorted.count * 99 / 100)]) / 1e6]
+        }
+        try stats.print(["workload": workload, "pending": pending.count, "matched_漏水": matched, "by_kind": kinds])
     }
 }
 

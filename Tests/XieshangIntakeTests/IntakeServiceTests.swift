@@ -228,6 +228,20 @@ final class IntakeServiceTests: XCTestCase {
             XCTAssertEqual(pages, [[], [ids[2]]], "the first window holds only 楼栋墙体长期漏水")
             XCTAssertTrue(flagged, "the total is a lower bound while candidates are left unscanned")
 
+            // A page looks at a short window first and widens to the whole one when that did not
+            // fill it: 70 more items hold 漏水, only the last also 屋顶 (past the short window).
+            for i in 0..<69 { _ = try await h.submit("第\(i)户厨房漏水") }
+            _ = try await h.submit("顶楼屋顶漏水严重")
+            narrow.grams.scanWindow = 200
+            narrow.grams.countWindow = 1000
+            let wide = try await narrow.list(committee: h.committee, query: q, page: PageRequest(size: 1, afterID: ids[2]))
+            XCTAssertEqual(wide.items.count, 1, "found past the first 64 candidates")
+            XCTAssertEqual(wide.nextToken, "")
+            narrow.grams.scanWindow = 50
+            let short = try await narrow.list(committee: h.committee, query: q, page: PageRequest(size: 1, afterID: ids[2]))
+            XCTAssertEqual(short.items.count, 0, "a window of 50 ends before it")
+            XCTAssertNotEqual(short.nextToken, "")
+
             // A new title at registration is searchable.
             var reg = Xieshang_Intake_V1_RegisterRequest()
             reg.id = ids[1]
