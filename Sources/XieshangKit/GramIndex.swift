@@ -112,12 +112,15 @@ public struct GramIndex<E: StoredEntity>: Sendable {
         }
         /// The query for matches among the candidates after `after` (up to `end`), in id order,
         /// streaming; records are read only when `rows` (and only for candidates the index kept).
+        /// The gram row already scopes the committee (it is written with its record's), so the
+        /// record is found by its primary key alone: a committee condition on it lets PostgreSQL
+        /// pick a (committee, state) index for the inner side and scan it once per candidate.
         func matches(after: Int64, end: Int64?, limit: Int, select: String, rows: Bool = true) -> (String, [SQLValue]) {
             ("SELECT \(select) FROM \(table) g" + (rows ? " JOIN \(E.table) i ON i.id = g.\(idColumn)" : "")
                 + " WHERE g.committee_id = ? AND g.gram = ? AND g.\(idColumn) > ?"
-                + (end == nil ? "" : " AND g.\(idColumn) <= ?") + exact.sql + (rows ? conditions.sql : "")
+                + (end == nil ? "" : " AND g.\(idColumn) <= ?") + exact.sql + (rows ? filter.sql : "")
                 + " ORDER BY g.\(idColumn) LIMIT ?",
-             gram + [.integer(after)] + (end.map { [SQLValue.integer($0)] } ?? []) + exact.binds + (rows ? conditions.binds : [])
+             gram + [.integer(after)] + (end.map { [SQLValue.integer($0)] } ?? []) + exact.binds + (rows ? filter.binds : [])
                 + [.integer(Int64(limit))])
         }
         // Most pages fill from their first few candidates: look at a short window first and widen
