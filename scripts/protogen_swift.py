@@ -382,7 +382,10 @@ def emit_bridge(w, model, full, m, swift):
             w(f"    ({from_c(model, k, 'e.pointee.key', label + '.key')}, {from_c(model, v, 'e.pointee.value', label + '.value')})")
             w("}")
         elif fld.repeated:
-            w(f"self.{fld.name} = try ProtoC.array({c}, p.pointee.n_{f.name}) {{ {from_c(model, f, '$0', label)} }}")
+            element = from_c(model, f, '$0', label)
+            # `array` rethrows: only elements that can fail (strings, messages) need `try`.
+            mark = "try " if "try" in element else ""
+            w(f"self.{fld.name} = {mark}ProtoC.array({c}, p.pointee.n_{f.name}) {{ {element} }}")
         elif f.type == FD.TYPE_MESSAGE:
             w(f"if let v = {c} {{ self.{fld.name} = {from_c(model, f, 'v', label)} }}")
         else:

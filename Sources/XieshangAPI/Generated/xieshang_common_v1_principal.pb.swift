@@ -107,7 +107,7 @@ extension Xieshang_Common_V1_Principal: ProtoCMessage {
         self.init()
         self.accountId = p.pointee.account_id
         self.committeeId = p.pointee.committee_id
-        self.roles = try ProtoC.array(p.pointee.roles, p.pointee.n_roles) { Xieshang_Common_V1_Role(rawValue: Int32(truncatingIfNeeded: $0.rawValue)) }
+        self.roles = ProtoC.array(p.pointee.roles, p.pointee.n_roles) { Xieshang_Common_V1_Role(rawValue: Int32(truncatingIfNeeded: $0.rawValue)) }
         self.memberId = p.pointee.member_id
         self.unitId = p.pointee.unit_id
         self.displayName = try ProtoC.string(p.pointee.display_name, field: "display_name")

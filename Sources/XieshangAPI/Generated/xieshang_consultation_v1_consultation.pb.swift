@@ -1175,7 +1175,7 @@ extension Xieshang_Consultation_V1_ListTopicsRequest: ProtoCMessage {
         self.pageSize = p.pointee.page_size
         self.pageToken = try ProtoC.string(p.pointee.page_token, field: "page_token")
         self.query = try ProtoC.string(p.pointee.query, field: "query")
-        self.states = try ProtoC.array(p.pointee.states, p.pointee.n_states) { Xieshang_Consultation_V1_TopicState(rawValue: Int32(truncatingIfNeeded: $0.rawValue)) }
+        self.states = ProtoC.array(p.pointee.states, p.pointee.n_states) { Xieshang_Consultation_V1_TopicState(rawValue: Int32(truncatingIfNeeded: $0.rawValue)) }
         self.source = Xieshang_Consultation_V1_TopicSource(rawValue: Int32(truncatingIfNeeded: p.pointee.source.rawValue))
         self.category = try ProtoC.string(p.pointee.category, field: "category")
     }
@@ -1284,7 +1284,7 @@ extension Xieshang_Consultation_V1_ResearchActivity: ProtoCMessage {
         self.on = try ProtoC.string(p.pointee.on, field: "on")
         self.place = try ProtoC.string(p.pointee.place, field: "place")
         self.summary = try ProtoC.string(p.pointee.summary, field: "summary")
-        self.memberIds = try ProtoC.array(p.pointee.member_ids, p.pointee.n_member_ids) { $0 }
+        self.memberIds = ProtoC.array(p.pointee.member_ids, p.pointee.n_member_ids) { $0 }
         self.recordedBy = try ProtoC.string(p.pointee.recorded_by, field: "recorded_by")
     }
 }
@@ -1495,7 +1495,7 @@ extension Xieshang_Consultation_V1_Consultation: ProtoCMessage {
         self.leadSpecialCommitteeId = p.pointee.lead_special_committee_id
         self.sectorId = p.pointee.sector_id
         self.townId = p.pointee.town_id
-        self.unitIds = try ProtoC.array(p.pointee.unit_ids, p.pointee.n_unit_ids) { $0 }
+        self.unitIds = ProtoC.array(p.pointee.unit_ids, p.pointee.n_unit_ids) { $0 }
         self.step = Xieshang_Consultation_V1_Step(rawValue: Int32(truncatingIfNeeded: p.pointee.step.rawValue))
         self.workPlan = try ProtoC.string(p.pointee.work_plan, field: "work_plan")
         self.research = try ProtoC.array(p.pointee.research, p.pointee.n_research) { try ProtoC.message($0, as: Xieshang_Consultation_V1_ResearchActivity.self, field: "research") }
@@ -1595,7 +1595,7 @@ extension Xieshang_Consultation_V1_ListConsultationsRequest: ProtoCMessage {
         self.pageSize = p.pointee.page_size
         self.pageToken = try ProtoC.string(p.pointee.page_token, field: "page_token")
         self.query = try ProtoC.string(p.pointee.query, field: "query")
-        self.steps = try ProtoC.array(p.pointee.steps, p.pointee.n_steps) { Xieshang_Consultation_V1_Step(rawValue: Int32(truncatingIfNeeded: $0.rawValue)) }
+        self.steps = ProtoC.array(p.pointee.steps, p.pointee.n_steps) { Xieshang_Consultation_V1_Step(rawValue: Int32(truncatingIfNeeded: $0.rawValue)) }
         self.form = Xieshang_Consultation_V1_Form(rawValue: Int32(truncatingIfNeeded: p.pointee.form.rawValue))
         self.level = Xieshang_Consultation_V1_Level(rawValue: Int32(truncatingIfNeeded: p.pointee.level.rawValue))
         self.sectorId = p.pointee.sector_id
@@ -2384,7 +2384,7 @@ extension Xieshang_Consultation_V1_ListMeetingsRequest: ProtoCMessage {
         self.from = try ProtoC.string(p.pointee.from, field: "from")
         self.to = try ProtoC.string(p.pointee.to, field: "to")
         self.talksPending = (p.pointee.talks_pending != 0)
-        self.states = try ProtoC.array(p.pointee.states, p.pointee.n_states) { Xieshang_Consultation_V1_MeetingState(rawValue: Int32(truncatingIfNeeded: $0.rawValue)) }
+        self.states = ProtoC.array(p.pointee.states, p.pointee.n_states) { Xieshang_Consultation_V1_MeetingState(rawValue: Int32(truncatingIfNeeded: $0.rawValue)) }
     }
 }
 
@@ -2644,7 +2644,7 @@ extension Xieshang_Consultation_V1_SlotRequest: ProtoCMessage {
     public init(c p: UnsafePointer<CStruct>) throws {
         self.init()
         self.venueId = p.pointee.venue_id
-        self.memberIds = try ProtoC.array(p.pointee.member_ids, p.pointee.n_member_ids) { $0 }
+        self.memberIds = ProtoC.array(p.pointee.member_ids, p.pointee.n_member_ids) { $0 }
         self.startsAt = try ProtoC.string(p.pointee.starts_at, field: "starts_at")
         self.endsAt = try ProtoC.string(p.pointee.ends_at, field: "ends_at")
         self.ignoreMeetingId = p.pointee.ignore_meeting_id
@@ -2764,7 +2764,7 @@ extension Xieshang_Consultation_V1_FreeSlotsRequest: ProtoCMessage {
     public init(c p: UnsafePointer<CStruct>) throws {
         self.init()
         self.venueId = p.pointee.venue_id
-        self.memberIds = try ProtoC.array(p.pointee.member_ids, p.pointee.n_member_ids) { $0 }
+        self.memberIds = ProtoC.array(p.pointee.member_ids, p.pointee.n_member_ids) { $0 }
         self.from = try ProtoC.string(p.pointee.from, field: "from")
         self.to = try ProtoC.string(p.pointee.to, field: "to")
         self.durationMinutes = p.pointee.duration_minutes
@@ -2903,7 +2903,7 @@ extension Xieshang_Consultation_V1_PlanRosterRequest: ProtoCMessage {
         self.to = try ProtoC.string(p.pointee.to, field: "to")
         self.hours = try ProtoC.string(p.pointee.hours, field: "hours")
         self.perDay = p.pointee.per_day
-        self.memberIds = try ProtoC.array(p.pointee.member_ids, p.pointee.n_member_ids) { $0 }
+        self.memberIds = ProtoC.array(p.pointee.member_ids, p.pointee.n_member_ids) { $0 }
     }
 }
 
@@ -3128,7 +3128,7 @@ extension Xieshang_Consultation_V1_ListPostsRequest: ProtoCMessage {
         self.pageSize = p.pointee.page_size
         self.pageToken = try ProtoC.string(p.pointee.page_token, field: "page_token")
         self.consultationId = p.pointee.consultation_id
-        self.states = try ProtoC.array(p.pointee.states, p.pointee.n_states) { Xieshang_Consultation_V1_PostState(rawValue: Int32(truncatingIfNeeded: $0.rawValue)) }
+        self.states = ProtoC.array(p.pointee.states, p.pointee.n_states) { Xieshang_Consultation_V1_PostState(rawValue: Int32(truncatingIfNeeded: $0.rawValue)) }
     }
 }
 

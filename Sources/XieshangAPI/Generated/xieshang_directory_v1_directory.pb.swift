@@ -1209,7 +1209,7 @@ extension Xieshang_Directory_V1_Member: ProtoCMessage {
         self.sectorId = p.pointee.sector_id
         self.partyId = p.pointee.party_id
         self.standing = (p.pointee.standing != 0)
-        self.specialCommitteeIds = try ProtoC.array(p.pointee.special_committee_ids, p.pointee.n_special_committee_ids) { $0 }
+        self.specialCommitteeIds = ProtoC.array(p.pointee.special_committee_ids, p.pointee.n_special_committee_ids) { $0 }
         self.sectorConvenor = (p.pointee.sector_convenor != 0)
         self.residenceTownId = p.pointee.residence_town_id
         self.workTownId = p.pointee.work_town_id
@@ -1484,7 +1484,7 @@ extension Xieshang_Directory_V1_Account: ProtoCMessage {
         self.committeeId = p.pointee.committee_id
         self.username = try ProtoC.string(p.pointee.username, field: "username")
         self.displayName = try ProtoC.string(p.pointee.display_name, field: "display_name")
-        self.roles = try ProtoC.array(p.pointee.roles, p.pointee.n_roles) { Xieshang_Common_V1_Role(rawValue: Int32(truncatingIfNeeded: $0.rawValue)) }
+        self.roles = ProtoC.array(p.pointee.roles, p.pointee.n_roles) { Xieshang_Common_V1_Role(rawValue: Int32(truncatingIfNeeded: $0.rawValue)) }
         self.memberId = p.pointee.member_id
         self.unitId = p.pointee.unit_id
         self.disabled = (p.pointee.disabled != 0)
@@ -1988,7 +1988,7 @@ extension Xieshang_Directory_V1_AddWorkingDaysResponse: ProtoCMessage {
     public init(c p: UnsafePointer<CStruct>) throws {
         self.init()
         self.date = try ProtoC.string(p.pointee.date, field: "date")
-        self.yearsWithoutTable = try ProtoC.array(p.pointee.years_without_table, p.pointee.n_years_without_table) { $0 }
+        self.yearsWithoutTable = ProtoC.array(p.pointee.years_without_table, p.pointee.n_years_without_table) { $0 }
     }
 }
 
@@ -2047,7 +2047,7 @@ extension Xieshang_Directory_V1_CountWorkingDaysResponse: ProtoCMessage {
     public init(c p: UnsafePointer<CStruct>) throws {
         self.init()
         self.days = p.pointee.days
-        self.yearsWithoutTable = try ProtoC.array(p.pointee.years_without_table, p.pointee.n_years_without_table) { $0 }
+        self.yearsWithoutTable = ProtoC.array(p.pointee.years_without_table, p.pointee.n_years_without_table) { $0 }
     }
 }
 

@@ -652,7 +652,7 @@ extension Xieshang_Intake_V1_Item: ProtoCMessage {
         self.outOfScopeReason = try ProtoC.string(p.pointee.out_of_scope_reason, field: "out_of_scope_reason")
         self.links = try ProtoC.array(p.pointee.links, p.pointee.n_links) { try ProtoC.message($0, as: Xieshang_Intake_V1_Link.self, field: "links") }
         self.mergedIntoId = p.pointee.merged_into_id
-        self.mergedIds = try ProtoC.array(p.pointee.merged_ids, p.pointee.n_merged_ids) { $0 }
+        self.mergedIds = ProtoC.array(p.pointee.merged_ids, p.pointee.n_merged_ids) { $0 }
         self.reply = try ProtoC.string(p.pointee.reply, field: "reply")
         self.feedback = try ProtoC.string(p.pointee.feedback, field: "feedback")
         self.satisfaction = Xieshang_Intake_V1_Satisfaction(rawValue: Int32(truncatingIfNeeded: p.pointee.satisfaction.rawValue))
@@ -904,7 +904,7 @@ extension Xieshang_Intake_V1_ListItemsRequest: ProtoCMessage {
     public init(c p: UnsafePointer<CStruct>) throws {
         self.init()
         self.query = try ProtoC.string(p.pointee.query, field: "query")
-        self.states = try ProtoC.array(p.pointee.states, p.pointee.n_states) { Xieshang_Intake_V1_ItemState(rawValue: Int32(truncatingIfNeeded: $0.rawValue)) }
+        self.states = ProtoC.array(p.pointee.states, p.pointee.n_states) { Xieshang_Intake_V1_ItemState(rawValue: Int32(truncatingIfNeeded: $0.rawValue)) }
         self.category = try ProtoC.string(p.pointee.category, field: "category")
         self.townId = p.pointee.town_id
         self.unitId = p.pointee.unit_id
@@ -1742,7 +1742,7 @@ extension Xieshang_Intake_V1_OpinionReport: ProtoCMessage {
         self.version = p.pointee.version
         self.title = try ProtoC.string(p.pointee.title, field: "title")
         self.body = try ProtoC.string(p.pointee.body, field: "body")
-        self.itemIds = try ProtoC.array(p.pointee.item_ids, p.pointee.n_item_ids) { $0 }
+        self.itemIds = ProtoC.array(p.pointee.item_ids, p.pointee.n_item_ids) { $0 }
         self.state = Xieshang_Intake_V1_ReportState(rawValue: Int32(truncatingIfNeeded: p.pointee.state.rawValue))
         self.bulletinId = p.pointee.bulletin_id
         self.bulletinLabel = try ProtoC.string(p.pointee.bulletin_label, field: "bulletin_label")
@@ -1871,7 +1871,7 @@ extension Xieshang_Intake_V1_Bulletin: ProtoCMessage {
         self.year = p.pointee.year
         self.number = p.pointee.number
         self.title = try ProtoC.string(p.pointee.title, field: "title")
-        self.reportIds = try ProtoC.array(p.pointee.report_ids, p.pointee.n_report_ids) { $0 }
+        self.reportIds = ProtoC.array(p.pointee.report_ids, p.pointee.n_report_ids) { $0 }
         self.issuedOn = try ProtoC.string(p.pointee.issued_on, field: "issued_on")
     }
 }
@@ -1903,7 +1903,7 @@ extension Xieshang_Intake_V1_IssueBulletinRequest: ProtoCMessage {
     public init(c p: UnsafePointer<CStruct>) throws {
         self.init()
         self.title = try ProtoC.string(p.pointee.title, field: "title")
-        self.reportIds = try ProtoC.array(p.pointee.report_ids, p.pointee.n_report_ids) { $0 }
+        self.reportIds = ProtoC.array(p.pointee.report_ids, p.pointee.n_report_ids) { $0 }
     }
 }
 

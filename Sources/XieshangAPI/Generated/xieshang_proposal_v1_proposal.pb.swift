@@ -1018,12 +1018,12 @@ extension Xieshang_Proposal_V1_Proposal: ProtoCMessage {
         self.numberLabel = try ProtoC.string(p.pointee.number_label, field: "number_label")
         self.registeredOn = try ProtoC.string(p.pointee.registered_on, field: "registered_on")
         self.declineReason = try ProtoC.string(p.pointee.decline_reason, field: "decline_reason")
-        self.referredUnitIds = try ProtoC.array(p.pointee.referred_unit_ids, p.pointee.n_referred_unit_ids) { $0 }
+        self.referredUnitIds = ProtoC.array(p.pointee.referred_unit_ids, p.pointee.n_referred_unit_ids) { $0 }
         self.mergedIntoId = p.pointee.merged_into_id
-        self.mergedIds = try ProtoC.array(p.pointee.merged_ids, p.pointee.n_merged_ids) { $0 }
-        self.mergedMemberIds = try ProtoC.array(p.pointee.merged_member_ids, p.pointee.n_merged_member_ids) { $0 }
+        self.mergedIds = ProtoC.array(p.pointee.merged_ids, p.pointee.n_merged_ids) { $0 }
+        self.mergedMemberIds = ProtoC.array(p.pointee.merged_member_ids, p.pointee.n_merged_member_ids) { $0 }
         self.leadUnitId = p.pointee.lead_unit_id
-        self.coUnitIds = try ProtoC.array(p.pointee.co_unit_ids, p.pointee.n_co_unit_ids) { $0 }
+        self.coUnitIds = ProtoC.array(p.pointee.co_unit_ids, p.pointee.n_co_unit_ids) { $0 }
         self.assignedOn = try ProtoC.string(p.pointee.assigned_on, field: "assigned_on")
         self.dueDate = try ProtoC.string(p.pointee.due_date, field: "due_date")
         self.reassignDeadline = try ProtoC.string(p.pointee.reassign_deadline, field: "reassign_deadline")
@@ -1150,7 +1150,7 @@ extension Xieshang_Proposal_V1_ListProposalsRequest: ProtoCMessage {
     public init(c p: UnsafePointer<CStruct>) throws {
         self.init()
         self.query = try ProtoC.string(p.pointee.query, field: "query")
-        self.states = try ProtoC.array(p.pointee.states, p.pointee.n_states) { Xieshang_Proposal_V1_ProposalState(rawValue: Int32(truncatingIfNeeded: $0.rawValue)) }
+        self.states = ProtoC.array(p.pointee.states, p.pointee.n_states) { Xieshang_Proposal_V1_ProposalState(rawValue: Int32(truncatingIfNeeded: $0.rawValue)) }
         self.unitId = p.pointee.unit_id
         self.memberId = p.pointee.member_id
         self.sectorId = p.pointee.sector_id
@@ -1326,7 +1326,7 @@ extension Xieshang_Proposal_V1_DeclineRequest: ProtoCMessage {
         self.id = p.pointee.id
         self.version = p.pointee.version
         self.reason = try ProtoC.string(p.pointee.reason, field: "reason")
-        self.referredUnitIds = try ProtoC.array(p.pointee.referred_unit_ids, p.pointee.n_referred_unit_ids) { $0 }
+        self.referredUnitIds = ProtoC.array(p.pointee.referred_unit_ids, p.pointee.n_referred_unit_ids) { $0 }
     }
 }
 
@@ -1396,7 +1396,7 @@ extension Xieshang_Proposal_V1_AssignRequest: ProtoCMessage {
         self.id = p.pointee.id
         self.version = p.pointee.version
         self.leadUnitId = p.pointee.lead_unit_id
-        self.coUnitIds = try ProtoC.array(p.pointee.co_unit_ids, p.pointee.n_co_unit_ids) { $0 }
+        self.coUnitIds = ProtoC.array(p.pointee.co_unit_ids, p.pointee.n_co_unit_ids) { $0 }
         self.note = try ProtoC.string(p.pointee.note, field: "note")
     }
 }
@@ -1470,7 +1470,7 @@ extension Xieshang_Proposal_V1_ReassignmentDecision: ProtoCMessage {
         self.version = p.pointee.version
         self.approve = (p.pointee.approve != 0)
         self.leadUnitId = p.pointee.lead_unit_id
-        self.coUnitIds = try ProtoC.array(p.pointee.co_unit_ids, p.pointee.n_co_unit_ids) { $0 }
+        self.coUnitIds = ProtoC.array(p.pointee.co_unit_ids, p.pointee.n_co_unit_ids) { $0 }
         self.note = try ProtoC.string(p.pointee.note, field: "note")
     }
 }

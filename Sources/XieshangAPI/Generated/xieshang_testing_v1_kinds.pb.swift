@@ -377,22 +377,22 @@ extension Xieshang_Testing_V1_AllKinds: ProtoCMessage {
         self.fBytes = ProtoC.bytes(p.pointee.f_bytes)
         self.fEnum = Xieshang_Testing_V1_Colour(rawValue: Int32(truncatingIfNeeded: p.pointee.f_enum.rawValue))
         if let v = p.pointee.f_message { self.fMessage = try ProtoC.message(v, as: Xieshang_Testing_V1_Inner.self, field: "f_message") }
-        self.rDouble = try ProtoC.array(p.pointee.r_double, p.pointee.n_r_double) { $0 }
-        self.rFloat = try ProtoC.array(p.pointee.r_float, p.pointee.n_r_float) { $0 }
-        self.rInt32 = try ProtoC.array(p.pointee.r_int32, p.pointee.n_r_int32) { $0 }
-        self.rInt64 = try ProtoC.array(p.pointee.r_int64, p.pointee.n_r_int64) { $0 }
-        self.rUint32 = try ProtoC.array(p.pointee.r_uint32, p.pointee.n_r_uint32) { $0 }
-        self.rUint64 = try ProtoC.array(p.pointee.r_uint64, p.pointee.n_r_uint64) { $0 }
-        self.rSint32 = try ProtoC.array(p.pointee.r_sint32, p.pointee.n_r_sint32) { $0 }
-        self.rSint64 = try ProtoC.array(p.pointee.r_sint64, p.pointee.n_r_sint64) { $0 }
-        self.rFixed32 = try ProtoC.array(p.pointee.r_fixed32, p.pointee.n_r_fixed32) { $0 }
-        self.rFixed64 = try ProtoC.array(p.pointee.r_fixed64, p.pointee.n_r_fixed64) { $0 }
-        self.rSfixed32 = try ProtoC.array(p.pointee.r_sfixed32, p.pointee.n_r_sfixed32) { $0 }
-        self.rSfixed64 = try ProtoC.array(p.pointee.r_sfixed64, p.pointee.n_r_sfixed64) { $0 }
-        self.rBool = try ProtoC.array(p.pointee.r_bool, p.pointee.n_r_bool) { ($0 != 0) }
+        self.rDouble = ProtoC.array(p.pointee.r_double, p.pointee.n_r_double) { $0 }
+        self.rFloat = ProtoC.array(p.pointee.r_float, p.pointee.n_r_float) { $0 }
+        self.rInt32 = ProtoC.array(p.pointee.r_int32, p.pointee.n_r_int32) { $0 }
+        self.rInt64 = ProtoC.array(p.pointee.r_int64, p.pointee.n_r_int64) { $0 }
+        self.rUint32 = ProtoC.array(p.pointee.r_uint32, p.pointee.n_r_uint32) { $0 }
+        self.rUint64 = ProtoC.array(p.pointee.r_uint64, p.pointee.n_r_uint64) { $0 }
+        self.rSint32 = ProtoC.array(p.pointee.r_sint32, p.pointee.n_r_sint32) { $0 }
+        self.rSint64 = ProtoC.array(p.pointee.r_sint64, p.pointee.n_r_sint64) { $0 }
+        self.rFixed32 = ProtoC.array(p.pointee.r_fixed32, p.pointee.n_r_fixed32) { $0 }
+        self.rFixed64 = ProtoC.array(p.pointee.r_fixed64, p.pointee.n_r_fixed64) { $0 }
+        self.rSfixed32 = ProtoC.array(p.pointee.r_sfixed32, p.pointee.n_r_sfixed32) { $0 }
+        self.rSfixed64 = ProtoC.array(p.pointee.r_sfixed64, p.pointee.n_r_sfixed64) { $0 }
+        self.rBool = ProtoC.array(p.pointee.r_bool, p.pointee.n_r_bool) { ($0 != 0) }
         self.rString = try ProtoC.array(p.pointee.r_string, p.pointee.n_r_string) { try ProtoC.string($0, field: "r_string") }
-        self.rBytes = try ProtoC.array(p.pointee.r_bytes, p.pointee.n_r_bytes) { ProtoC.bytes($0) }
-        self.rEnum = try ProtoC.array(p.pointee.r_enum, p.pointee.n_r_enum) { Xieshang_Testing_V1_Colour(rawValue: Int32(truncatingIfNeeded: $0.rawValue)) }
+        self.rBytes = ProtoC.array(p.pointee.r_bytes, p.pointee.n_r_bytes) { ProtoC.bytes($0) }
+        self.rEnum = ProtoC.array(p.pointee.r_enum, p.pointee.n_r_enum) { Xieshang_Testing_V1_Colour(rawValue: Int32(truncatingIfNeeded: $0.rawValue)) }
         self.rMessage = try ProtoC.array(p.pointee.r_message, p.pointee.n_r_message) { try ProtoC.message($0, as: Xieshang_Testing_V1_Inner.self, field: "r_message") }
         self.mStringInt32 = try ProtoC.map(p.pointee.m_string_int32, p.pointee.n_m_string_int32) { e in
             (try ProtoC.string(e.pointee.key, field: "m_string_int32.key"), e.pointee.value)
