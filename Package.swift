@@ -80,7 +80,7 @@ let package = Package(
         .executableTarget(
             name: "xieshang-bench",
             dependencies: [
-                "XieshangAPI", "XieshangRPC", "XieshangKit", "XieshangStore", "XieshangIntake",
+                "XieshangAPI", "XieshangRPC", "XieshangKit", "XieshangStore", "XieshangIntake", "XieshangConsultation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]

@@ -209,6 +209,16 @@ extension DirectoryLookup {
         }
     }
 
+    /// INVALID_ARGUMENT naming `field[i]` unless every id is a distinct unit of `committee`.
+    public func requireUnits(_ ids: [Int64], field: String, committee: Int64) async throws {
+        var seen = Set<Int64>()
+        for (i, u) in ids.enumerated() {
+            try Check.id(u, "\(field)[\(i)]", required: true)
+            if !seen.insert(u).inserted { throw DomainError.invalid(field: "\(field)[\(i)]", message: "unit \(u) is listed twice") }
+            try await requireUnit(u, committee: committee, field: "\(field)[\(i)]")
+        }
+    }
+
     /// Checks a town and village pair: each an area of the right level, the village in the town.
     public func requirePlace(town: Int64, village: Int64, committee: Int64) async throws {
         if town != 0 {
@@ -239,8 +249,7 @@ extension DirectoryLookup {
         var cal = WorkingCalendar()
         for year in from.year...max(from.year, to.year) {
             guard let y = try await calendarYear(year, committee: committee) else { continue }
-            cal.years[year] = WorkingCalendar.Year(holidays: Set(y.holidays.compactMap(CivilDate.init)),
-                                                   workdays: Set(y.workdays.compactMap(CivilDate.init)))
+            cal.years[year] = WorkingCalendar.Year(table: y)
         }
         return cal
     }

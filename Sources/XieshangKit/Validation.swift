@@ -21,6 +21,16 @@ public enum Check {
         return t
     }
 
+    /// Free text that may run over lines (opinions, replies, reports), at most `max` characters.
+    public static func longText(_ value: String, _ field: String, required: Bool = true, max: Int) throws -> String {
+        try text(value, field, required: required, max: max, multiline: true)
+    }
+
+    /// The date `value` names (YYYY-MM-DD), or `fallback` when it is empty.
+    public static func day(_ value: String, _ field: String, or fallback: CivilDate) throws -> CivilDate {
+        value.isEmpty ? fallback : CivilDate(try date(value, field))!
+    }
+
     public static func date(_ value: String, _ field: String) throws -> String {
         if value.isEmpty { return value }
         guard let d = CivilDate(value) else { throw ValidationFailure(field: field, message: "'\(value)' is not a YYYY-MM-DD date") }

@@ -1,3 +1,5 @@
+import XieshangAPI
+
 
 /// A committee's working days: Monday to Friday, minus public holidays, plus make-up working days
 /// (调休), from a table per year. Years without a table count weekends only, and are reported.
@@ -13,6 +15,11 @@ public struct WorkingCalendar: Sendable {
         public init(holidays: Set<CivilDate>, workdays: Set<CivilDate>) {
             self.holidays = holidays
             self.workdays = workdays
+        }
+
+        /// The table as the directory stores it.
+        public init(table: Xieshang_Directory_V1_CalendarYear) {
+            self.init(holidays: Set(table.holidays.compactMap(CivilDate.init)), workdays: Set(table.workdays.compactMap(CivilDate.init)))
         }
     }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NIOConcurrencyHelpers
 import XieshangAPI
+import XieshangConsultation
 import XieshangKit
 import XieshangRPC
 
@@ -131,8 +132,8 @@ struct ConsultationBench: AsyncParsableCommand {
                             m.consultationId = cids[Int(i) % cids.count]
                             let day = days[Int(i) % days.count]
                             let start = 510 + 30 * rng.below(14), length = 60 * (1 + rng.below(3))
-                            m.startsAt = "\(day)T\(Self.clock(start))"
-                            m.endsAt = "\(day)T\(Self.clock(min(start + length, 1050)))"
+                            m.startsAt = "\(day)T\(ChinaTime.clock(start))"
+                            m.endsAt = "\(day)T\(ChinaTime.clock(min(start + length, 1050)))"
                             m.venueId = venueIDs[rng.below(venueIDs.count)]
                             m.hostMemberId = memberIDs[rng.below(memberIDs.count)]
                             m.invitations = (0..<4).map { _ in
@@ -174,8 +175,8 @@ struct ConsultationBench: AsyncParsableCommand {
             var r = Xieshang_Consultation_V1_SlotRequest()
             let day = days[rng.below(days.count)]
             let start = 510 + 30 * rng.below(14)
-            r.startsAt = "\(day)T\(Self.clock(start))"
-            r.endsAt = "\(day)T\(Self.clock(start + 120))"
+            r.startsAt = "\(day)T\(ChinaTime.clock(start))"
+            r.endsAt = "\(day)T\(ChinaTime.clock(start + 120))"
             r.venueId = venueIDs[rng.below(venueIDs.count)]
             r.memberIds = people(&rng)
             let found = try await client.checkConflicts(r, options: staff).conflicts.count
@@ -204,9 +205,5 @@ struct ConsultationBench: AsyncParsableCommand {
         out["free_slots"] = slots.figures.merging(["slots_found": slotsFound.withLockedValue { $0 }]) { a, _ in a }
         let data = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
         Swift.print(String(decoding: data, as: UTF8.self))
-    }
-
-    static func clock(_ minute: Int) -> String {
-        (minute / 60 < 10 ? "0" : "") + "\(minute / 60):" + (minute % 60 < 10 ? "0" : "") + "\(minute % 60)"
     }
 }

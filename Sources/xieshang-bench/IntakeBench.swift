@@ -135,9 +135,8 @@ struct IntakeBench: AsyncParsableCommand {
         await channel.close()
         var kinds: [String: Any] = [:]
         for (kind, lat) in byKind.withLockedValue({ $0 }) {
-            let sorted = lat.sorted()
-            kinds[kind] = ["n": sorted.count, "p50_ms": Double(sorted[sorted.count / 2]) / 1e6,
-                           "p99_ms": Double(sorted[min(sorted.count - 1, sorted.count * 99 / 100)]) / 1e6]
+            let loop = ClosedLoop(latencies: lat.sorted(), errors: 0, seconds: seconds, concurrency: concurrency)
+            kinds[kind] = ["n": lat.count, "p50_ms": loop.percentile(0.5), "p99_ms": loop.percentile(0.99)]
         }
         try stats.print(["workload": workload, "pending": pending.count, "matched_漏水": matched, "by_kind": kinds])
     }

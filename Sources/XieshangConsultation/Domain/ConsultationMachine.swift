@@ -75,6 +75,8 @@ public enum ConsultationCommand: Sendable, Equatable {
 public enum ConsultationMachine {
     /// Steps after which nothing more happens.
     static let finished: Set<ConsultationStep> = [.archived, .cancelled]
+    /// Steps before the meeting: meetings can still be scheduled, the consultation cancelled.
+    static let beforeMeeting: Set<ConsultationStep> = [.topicChosen, .planned, .researched]
 
     public static func sources(of command: ConsultationCommand) -> Set<ConsultationStep> {
         switch command {
@@ -85,7 +87,7 @@ public enum ConsultationMachine {
         case .assignResponsibilities: [.resultsSubmitted, .supervising]
         case .recordFeedback, .feedBack: [.supervising]
         case .archive: [.fedBack]
-        case .cancel: [.topicChosen, .planned, .researched]
+        case .cancel: beforeMeeting
         case .chase: [.planned, .meetingHeld, .supervising]
         case .setPage: Set(ConsultationStep.allKnownCases).subtracting(finished).subtracting([.unspecified])
         case .link: Set(ConsultationStep.allKnownCases).subtracting([.unspecified])

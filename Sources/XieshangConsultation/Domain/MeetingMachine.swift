@@ -32,6 +32,17 @@ public enum MeetingCommand: Sendable, Equatable {
         }
     }
 
+    /// Whether it can book someone or something new (and so must hold the scheduling lock).
+    var canBook: Bool {
+        switch self {
+        case .reschedule, .invite: true
+        default: false
+        }
+    }
+
+    /// The action in messages ("cannot be leave approved now").
+    var phrase: String { name.replacingOccurrences(of: "_", with: " ") }
+
     /// The invitation the command is about, if any.
     var number: Int32? {
         switch self {
@@ -55,7 +66,7 @@ public enum MeetingMachine {
         case .reply(let n, _), .requestLeave(let n, _), .signIn(let n): allowed = staff || invitee(m, n, who)
         default: allowed = staff
         }
-        if !allowed { throw DomainError.forbidden("meeting \(m.id) cannot be \(command.name.replacingOccurrences(of: "_", with: " ")) by this account") }
+        if !allowed { throw DomainError.forbidden("meeting \(m.id) cannot be \(command.phrase) by this account") }
     }
 
     /// The meeting after `command` at `ms` (`now` for sign-in and holding), and the event type.
@@ -63,7 +74,7 @@ public enum MeetingMachine {
         try authorize(command, on: m, by: who)
         let wanted: Xieshang_Consultation_V1_MeetingState = if case .talk = command { .held } else { .scheduled }
         guard m.state == wanted else {
-            throw DomainError.notAllowed("meeting \(m.id) is \(m.state.label); it cannot be \(command.name.replacingOccurrences(of: "_", with: " ")) now")
+            throw DomainError.notAllowed("meeting \(m.id) is \(m.state.label); it cannot be \(command.phrase) now")
         }
         var next = m
         var note = ""

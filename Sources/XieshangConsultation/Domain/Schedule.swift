@@ -92,6 +92,24 @@ public struct Booking: Hashable, Sendable {
     public enum Owner: Hashable, Sendable {
         case meeting(Int64)
         case duty(station: Int64)
+
+        /// As stored in `bookings.owner_kind` and `owner_id`.
+        public var kind: String {
+            switch self {
+            case .meeting: "meeting"
+            case .duty: "duty"
+            }
+        }
+
+        public var id: Int64 {
+            switch self {
+            case .meeting(let id), .duty(let id): id
+            }
+        }
+
+        public init(kind: String, id: Int64) {
+            self = kind == "duty" ? .duty(station: id) : .meeting(id)
+        }
     }
 
     public var resource: Resource
@@ -118,9 +136,10 @@ public struct Booking: Hashable, Sendable {
         case .venue(let id): c.resource = "venue"; c.resourceId = id
         case .member(let id): c.resource = "member"; c.resourceId = id
         }
+        c.kind = owner.kind
         switch owner {
-        case .meeting(let id): c.kind = "meeting"; c.meetingId = id
-        case .duty(let station): c.kind = "duty"; c.stationId = station
+        case .meeting(let id): c.meetingId = id
+        case .duty(let station): c.stationId = station
         }
         c.title = title
         c.startsAt = start.description

@@ -40,7 +40,7 @@ extension ConsultationService: Xieshang_Consultation_V1_ConsultationServiceProvi
         }
         try await directory.requirePlace(town: request.townId, village: 0, committee: committee)
         c.townId = request.townId
-        try await requireUnits(request.unitIds, field: "unit_ids", committee: committee)
+        try await directory.requireUnits(request.unitIds, field: "unit_ids", committee: committee)
         c.unitIds = request.unitIds
         c.pageOpen = request.form == .online
         return try await store.start(c, committee: committee, by: Participant(caller), actor: caller.actor, at: clock())
@@ -103,7 +103,7 @@ extension ConsultationService: Xieshang_Consultation_V1_ConsultationServiceProvi
 
     public func makeConsultationPlan(request: Xieshang_Consultation_V1_MakePlanRequest, context: ServerContext) async throws -> Consultation {
         let caller = try Caller(context: context)
-        let plan = try Self.longText(request.workPlan, "work_plan")
+        let plan = try Check.longText(request.workPlan, "work_plan", max: 20_000)
         return try await transition(request.id, version: request.version, caller, .makePlan(plan))
     }
 
@@ -113,7 +113,7 @@ extension ConsultationService: Xieshang_Consultation_V1_ConsultationServiceProvi
         var a = Xieshang_Consultation_V1_ResearchActivity()
         a.on = try day(activity.on, "activity.on").description
         a.place = try Check.text(activity.place, "activity.place", required: false, max: 200)
-        a.summary = try Self.longText(activity.summary, "activity.summary", max: 5000)
+        a.summary = try Check.longText(activity.summary, "activity.summary", max: 5000)
         for (i, m) in activity.memberIds.enumerated() {
             try Check.id(m, "activity.member_ids[\(i)]", required: true)
             try await directory.requireMember(m, committee: caller.committeeID, field: "activity.member_ids[\(i)]")
@@ -125,13 +125,13 @@ extension ConsultationService: Xieshang_Consultation_V1_ConsultationServiceProvi
 
     public func submitResearchReport(request: Xieshang_Consultation_V1_ReportRequest, context: ServerContext) async throws -> Consultation {
         let caller = try Caller(context: context)
-        return try await transition(request.id, version: request.version, caller, .submitResearchReport(try Self.longText(request.text, "text")))
+        return try await transition(request.id, version: request.version, caller, .submitResearchReport(try Check.longText(request.text, "text", max: 20_000)))
     }
 
     public func submitResults(request: Xieshang_Consultation_V1_ResultsRequest, context: ServerContext) async throws -> Consultation {
         let caller = try Caller(context: context)
         guard request.suggestions.count <= 200 else { throw DomainError.invalid(field: "suggestions", message: "at most 200") }
-        let list = try request.suggestions.enumerated().map { try Self.longText($1, "suggestions[\($0)]", max: 5000) }
+        let list = try request.suggestions.enumerated().map { try Check.longText($1, "suggestions[\($0)]", max: 5000) }
         return try await transition(request.id, version: request.version, caller, .submitResults(list))
     }
 
@@ -165,14 +165,13 @@ extension ConsultationService: Xieshang_Consultation_V1_ConsultationServiceProvi
 
     public func recordFeedback(request: Xieshang_Consultation_V1_FeedbackRequest, context: ServerContext) async throws -> Consultation {
         let caller = try Caller(context: context)
-        let text = try Self.longText(request.text, "text", max: 5000)
-        _ = try await getConsultation(request: .with(id: request.id), context: context)
+        let text = try Check.longText(request.text, "text", max: 5000)
         return try await transition(request.id, version: request.version, caller, .recordFeedback(number: request.suggestionNumber, text: text))
     }
 
     public func feedBackResults(request: Xieshang_Consultation_V1_ReportRequest, context: ServerContext) async throws -> Consultation {
         let caller = try Caller(context: context)
-        return try await transition(request.id, version: request.version, caller, .feedBack(note: try Self.longText(request.text, "text", max: 5000)))
+        return try await transition(request.id, version: request.version, caller, .feedBack(note: try Check.longText(request.text, "text", max: 5000)))
     }
 
     public func archiveConsultation(request: Xieshang_Consultation_V1_ConsultationRef, context: ServerContext) async throws -> Consultation {
@@ -255,7 +254,7 @@ extension ConsultationService: Xieshang_Consultation_V1_ConsultationServiceProvi
         var p = Xieshang_Consultation_V1_OpinionPost()
         try Check.id(request.consultationId, "consultation_id", required: true)
         p.consultationId = request.consultationId
-        p.text = try Self.longText(request.text, "text", max: 2000)
+        p.text = try Check.longText(request.text, "text", max: 2000)
         p.authorName = try Check.text(request.authorName, "author_name", required: false, max: 50)
         if caller.has(.member) && caller.principal.memberId != 0 {
             p.memberId = caller.principal.memberId

@@ -54,17 +54,10 @@ extension ConsultationService {
             m.venueId = request.venueId
             m.venueName = try await requireStation(request.venueId, field: "venue_id", committee: committee).name
         }
+        // 委员主持: the host is a member (by default the consultation's host, filled in by the store).
         try Check.id(request.hostMemberId, "host_member_id")
-        var host = request.hostMemberId
-        if host == 0 {
-            guard let c = try? await store.get(Consultation.self, id: request.consultationId, committee: committee) else {
-                throw DomainError.invalid(field: "consultation_id", message: "no consultation \(request.consultationId) in this committee")
-            }
-            host = c.hostMemberId
-        }
-        // 委员主持: the host is a member.
-        m.hostMemberId = host
-        m.hostName = try await directory.requireMember(host, committee: committee, field: "host_member_id")?.name ?? ""
+        m.hostMemberId = request.hostMemberId
+        m.hostName = try await directory.requireMember(request.hostMemberId, committee: committee, field: "host_member_id")?.name ?? ""
         m.invitations = try await checkedInvitations(request.invitations, field: "invitations", committee: committee)
         return try await store.schedule(m, committee: committee, by: Participant(caller), actor: caller.actor, at: clock())
     }

@@ -95,7 +95,7 @@ extension ConsultationService {
         let committee = caller.committeeID
         var t = Topic()
         t.title = try Check.text(request.title, "title", max: 200)
-        t.description = try Self.longText(request.description, "description", required: false, max: 5000)
+        t.description = try Check.longText(request.description, "description", required: false, max: 5000)
         t.category = try Check.text(request.category, "category", required: false, max: 20)
         try Check.known(request.source, "source", required: false)
         try Check.id(request.townId, "town_id")

@@ -29,12 +29,7 @@ public struct ConsultationService: Sendable {
 
     /// The date `value` names (YYYY-MM-DD), or `fallback` (today) when it is empty.
     func day(_ value: String, _ field: String, or fallback: CivilDate? = nil) throws -> CivilDate {
-        value.isEmpty ? (fallback ?? today) : CivilDate(try Check.date(value, field))!
-    }
-
-    /// Long free text (work plans, reports, feedback).
-    static func longText(_ value: String, _ field: String, required: Bool = true, max: Int = 20_000) throws -> String {
-        try Check.text(value, field, required: required, max: max, multiline: true)
+        try Check.day(value, field, or: fallback ?? today)
     }
 
     /// Staff of the committee (special committees, the office) or a service.
@@ -53,21 +48,11 @@ public struct ConsultationService: Sendable {
     func transition(_ id: Int64, version: Int64, _ caller: Caller,
                     _ make: @escaping @Sendable (Consultation) throws -> ConsultationCommand) async throws -> Consultation {
         try await store.transition(id, version: version, committee: caller.committeeID, by: Participant(caller), actor: caller.actor,
-                                   at: clock(), make)
+                                   at: clock(), visible: { Self.canSee($0, caller) }, make)
     }
 
     func transition(_ id: Int64, version: Int64, _ caller: Caller, _ command: ConsultationCommand) async throws -> Consultation {
         try await transition(id, version: version, caller) { _ in command }
-    }
-
-    /// A unit of the committee, by id; INVALID_ARGUMENT naming `field`.
-    func requireUnits(_ ids: [Int64], field: String, committee: Int64) async throws {
-        var seen = Set<Int64>()
-        for (i, u) in ids.enumerated() {
-            try Check.id(u, "\(field)[\(i)]", required: true)
-            if !seen.insert(u).inserted { throw DomainError.invalid(field: "\(field)[\(i)]", message: "unit \(u) is listed twice") }
-            try await directory.requireUnit(u, committee: committee, field: "\(field)[\(i)]")
-        }
     }
 
     /// A work station or room of the committee; INVALID_ARGUMENT naming `field`.

@@ -97,17 +97,20 @@ public struct ConsultationStore: EntityStore {
         }
     }
 
+    /// Applies the command `make` builds from consultation `id`; one `visible` refuses is NOT_FOUND.
     public func transition(_ id: Int64, version: Int64, committee: Int64, by who: Participant, actor: Actor, at ms: Int64,
+                           visible: @escaping @Sendable (Consultation) -> Bool = { _ in true },
                            _ make: @escaping @Sendable (Consultation) throws -> ConsultationCommand) async throws -> Consultation {
         guard id > 0 else { throw DomainError.invalid(field: "id", message: "required") }
         return try await database.write { tx in
-            try apply(id, version: version, committee: committee, by: who, actor: actor, at: ms, in: tx, make)
+            try apply(id, version: version, committee: committee, by: who, actor: actor, at: ms, visible: visible, in: tx, make)
         }
     }
 
-    func apply(_ id: Int64, version: Int64, committee: Int64, by who: Participant, actor: Actor, at ms: Int64, in tx: Transaction,
+    func apply(_ id: Int64, version: Int64, committee: Int64, by who: Participant, actor: Actor, at ms: Int64,
+               visible: (Consultation) -> Bool = { _ in true }, in tx: Transaction,
                _ make: (Consultation) throws -> ConsultationCommand) throws -> Consultation {
-        let (before, after) = try consultations.change(id, version: version, committee: committee, in: tx, actor: actor) {
+        let (before, after) = try consultations.change(id, version: version, committee: committee, in: tx, actor: actor, visible: visible) {
             try ConsultationMachine.apply(try make($0), to: $0, by: who, at: ms)
         }
         try Self.consultationGrams.reindex(from: before, to: after, in: tx)
@@ -143,8 +146,7 @@ public struct ConsultationStore: EntityStore {
                 + [.integer(start.minutes - Schedule.longestBooking), .integer(end.minutes), .integer(start.minutes)])
         return rows.compactMap { row in
             guard let resource = Resource(key: row.text("resource")) else { return nil }
-            let ownerID = row.int("owner_id")
-            let owner: Booking.Owner = row.text("owner_kind") == "duty" ? .duty(station: ownerID) : .meeting(ownerID)
+            let owner = Booking.Owner(kind: row.text("owner_kind"), id: row.int("owner_id"))
             if case .meeting(ignoring) = owner, ignoring != 0 { return nil }
             return Booking(resource: resource, start: ChinaTime(minutes: row.int("start_min")), end: ChinaTime(minutes: row.int("end_min")),
                            owner: owner, title: row.text("title"))
@@ -162,22 +164,17 @@ public struct ConsultationStore: EntityStore {
         if case .meeting(let id) = owner {
             try tx.execute("DELETE FROM bookings WHERE committee_id = ? AND owner_kind = 'meeting' AND owner_id = ?", [.integer(committee), .integer(id)])
         }
-        var clashes: [Booking] = []
-        for group in Dictionary(grouping: bookings, by: { "\($0.start.minutes)/\($0.end.minutes)" }).values {
-            clashes += try Self.bookings(committee: committee, resources: group.map(\.resource), from: group[0].start, to: group[0].end,
-                                         on: tx.connection).filter { $0.owner != owner }
-        }
+        // One owner's bookings share one span (a meeting's time, a shift).
+        guard let span = bookings.first else { return }
+        let clashes = try Self.bookings(committee: committee, resources: bookings.map(\.resource), from: span.start, to: span.end,
+                                        on: tx.connection).filter { $0.owner != owner }
         if !clashes.isEmpty { throw Schedule.refusal(clashes.sorted { ($0.start, $0.resource.key) < ($1.start, $1.resource.key) }.map(\.conflict)) }
         for b in bookings { try insert(b, committee: committee, in: tx) }
     }
 
     static func insert(_ b: Booking, committee: Int64, in tx: Transaction) throws {
-        let (kind, id): (String, Int64) = switch b.owner {
-        case .meeting(let m): ("meeting", m)
-        case .duty(let s): ("duty", s)
-        }
         try tx.execute("INSERT INTO bookings (committee_id, resource, start_min, end_min, owner_kind, owner_id, title) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       [.integer(committee), .text(b.resource.key), .integer(b.start.minutes), .integer(b.end.minutes), .text(kind), .integer(id), .text(b.title)])
+                       [.integer(committee), .text(b.resource.key), .integer(b.start.minutes), .integer(b.end.minutes), .text(b.owner.kind), .integer(b.owner.id), .text(b.title)])
     }
 
     /// Stores a new meeting of a consultation that is still running, booking its venue and people.
@@ -187,7 +184,7 @@ public struct ConsultationStore: EntityStore {
             guard let c = try consultations.find(meeting.consultationId, committee: committee, on: tx.connection) else {
                 throw DomainError.invalid(field: "consultation_id", message: "no consultation \(meeting.consultationId) in this committee")
             }
-            guard !ConsultationMachine.finished.contains(c.step), c.step.rawValue < ConsultationStep.meetingHeld.rawValue else {
+            guard ConsultationMachine.beforeMeeting.contains(c.step) else {
                 throw DomainError.notAllowed("consultation \(c.id) is at step \(c.step.label); no more meetings can be scheduled for it")
             }
             if meeting.venueId == 0 && c.form != .online {
@@ -196,6 +193,7 @@ public struct ConsultationStore: EntityStore {
             var m = MeetingMachine.scheduled(meeting, by: who.name, at: ms)
             m.committeeId = committee
             if m.title.isEmpty { m.title = c.title }
+            if m.hostMemberId == 0 { (m.hostMemberId, m.hostName) = (c.hostMemberId, c.hostName) }
             let stored = try meetings.insert(m, in: tx, actor: actor)
             try Self.book(MeetingMachine.bookings(stored), for: .meeting(stored.id), committee: committee, in: tx)
             return stored
@@ -208,7 +206,7 @@ public struct ConsultationStore: EntityStore {
                               resultsDue: String = "", _ command: MeetingCommand) async throws -> Meeting {
         guard id > 0 else { throw DomainError.invalid(field: "id", message: "required") }
         return try await database.write { tx in
-            try lockSchedule(committee: committee, in: tx)
+            if command.canBook { try lockSchedule(committee: committee, in: tx) }
             let (before, after) = try meetings.change(id, version: version, committee: committee, in: tx, actor: actor) {
                 try MeetingMachine.apply(command, to: $0, by: who, at: ms)
             }

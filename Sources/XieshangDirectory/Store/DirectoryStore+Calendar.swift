@@ -42,8 +42,7 @@ extension DirectoryStore {
         let years = try await all(Xieshang_Directory_V1_CalendarYear.self, committee: committee)
         var cal = WorkingCalendar()
         for y in years {
-            cal.years[Int(y.year)] = WorkingCalendar.Year(
-                holidays: Set(y.holidays.compactMap(CivilDate.init)), workdays: Set(y.workdays.compactMap(CivilDate.init)))
+            cal.years[Int(y.year)] = WorkingCalendar.Year(table: y)
         }
         return cal
     }

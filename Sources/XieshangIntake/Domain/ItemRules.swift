@@ -17,7 +17,7 @@ public enum ItemRules {
 
     /// Free text that may run over lines (opinions, replies, notes), at most `max` characters.
     public static func longText(_ value: String, _ field: String, required: Bool = true, max: Int = maxText) throws -> String {
-        try Check.text(value, field, required: required, max: max, multiline: true)
+        try Check.longText(value, field, required: required, max: max)
     }
 
     static func attachments(_ list: [Xieshang_Intake_V1_Attachment]) throws -> [Xieshang_Intake_V1_Attachment] {

@@ -11,7 +11,7 @@ public enum ProposalRules {
 
     /// Long free text: trimmed, line breaks allowed.
     public static func longText(_ value: String, _ field: String, required: Bool = true, max: Int = 2_000) throws -> String {
-        try Check.text(value, field, required: required, max: max, multiline: true)
+        try Check.longText(value, field, required: required, max: max)
     }
 
     /// The proposal as submitted, with only the fields a proposer sets: the proposer and their

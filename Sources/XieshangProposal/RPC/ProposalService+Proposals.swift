@@ -158,12 +158,7 @@ extension ProposalService: Xieshang_Proposal_V1_ProposalServiceProvider {
     public func declineProposal(request: Xieshang_Proposal_V1_DeclineRequest, context: ServerContext) async throws -> Xieshang_Proposal_V1_Proposal {
         let caller = try Caller(context: context)
         let reason = try ProposalRules.longText(request.reason, "reason")
-        var seen = Set<Int64>()
-        for (i, u) in request.referredUnitIds.enumerated() {
-            try Check.id(u, "referred_unit_ids[\(i)]", required: true)
-            if !seen.insert(u).inserted { throw DomainError.invalid(field: "referred_unit_ids[\(i)]", message: "unit \(u) is listed twice") }
-            try await directory.requireUnit(u, committee: caller.committeeID, field: "referred_unit_ids[\(i)]")
-        }
+        try await directory.requireUnits(request.referredUnitIds, field: "referred_unit_ids", committee: caller.committeeID)
         return try await transition(request.id, version: request.version, caller, .decline(reason: reason, referredUnitIDs: request.referredUnitIds))
     }
 

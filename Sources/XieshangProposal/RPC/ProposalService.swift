@@ -24,7 +24,7 @@ public struct ProposalService: Sendable {
 
     /// The date `value` names (YYYY-MM-DD), or today when it is empty; INVALID_ARGUMENT naming `field`.
     func day(_ value: String, _ field: String) throws -> CivilDate {
-        value.isEmpty ? today : CivilDate(try Check.date(value, field))!
+        try Check.day(value, field, or: today)
     }
 
     /// Roles that see every proposal of their committee.
