@@ -71,10 +71,9 @@ public struct GramIndex<E: StoredEntity>: Sendable {
     /// Terms of two characters or more go through the bigram index: the longest term's first
     /// bigram gives the candidates; other two-character terms (each its own bigram) are checked in
     /// the index, and longer or one-character terms are confirmed as substrings of the record. A
-    /// request looks at no more than
-    /// `scanWindow` candidates, so a rare combination of common words cannot make it slow: when
-    /// the window ends before the page is full, the page is short and its token continues after
-    /// the window. Totals are counted over the first `countWindow` candidates and stop at
+    /// request looks at no more than `scanWindow` candidates, so a rare combination of common
+    /// words cannot make it slow: when the window ends before the page is full, the page is short
+    /// and its token continues after the window. Totals are counted over the first `countWindow` candidates and stop at
     /// `countCap` matches; either limit flags them as "at least". One-character terms alone scan
     /// the records.
     public func search(committee: Int64, terms: [String], filter base: SQLFilter, page: PageRequest, on conn: SQLConnection) throws -> Page<E> {
@@ -93,13 +92,13 @@ public struct GramIndex<E: StoredEntity>: Sendable {
                 filter.contains(["i.search_text"], t)
             }
         }
-        var conditions = SQLFilter()
-        conditions.add("i.committee_id = ?", .integer(committee))
-        conditions.add(filter)
         // Two-character terms and nothing else: the gram index alone answers the count.
         let indexOnly = filter.clauses.isEmpty
         let (cap, window, countWindow) = (countCap, scanWindow, countWindow)
         guard let term = driving else {
+            var conditions = SQLFilter()
+            conditions.add("i.committee_id = ?", .integer(committee))
+            conditions.add(filter)
             return try EntityTable<E>().page(where: conditions, page: page, countCap: cap, on: conn)
         }
         let gram: [SQLValue] = [.integer(committee), .text(SearchGrams.lookupGram(of: term))]
@@ -123,17 +122,20 @@ public struct GramIndex<E: StoredEntity>: Sendable {
              gram + [.integer(after)] + (end.map { [SQLValue.integer($0)] } ?? []) + exact.binds + (rows ? filter.binds : [])
                 + [.integer(Int64(limit))])
         }
-        // Most pages fill from their first few candidates: look at a short window first and widen
-        // to the whole one only when it did not fill (saves walking 4,000 index entries per page).
+        // Most pages fill from their first few candidates: look at a short window first and, when
+        // it did not fill the page, go on past it to the end of the whole one (saves walking 4,000
+        // index entries per page).
         var size = min(window, max(64, page.size * 4))
+        var after = page.afterID
         var end: Int64?
-        var rows: [SQLRow]
+        var rows: [SQLRow] = []
         while true {
             end = try windowEnd(after: page.afterID, size: size)
-            let (pageSQL, pageBinds) = matches(after: page.afterID, end: end, limit: page.size + 1, select: "i.id, i.committee_id, i.version, i.body")
-            rows = try conn.query(pageSQL, pageBinds)
-            if rows.count > page.size || end == nil || size >= window { break }
-            size = window
+            let (pageSQL, pageBinds) = matches(after: after, end: end, limit: page.size + 1 - rows.count,
+                                               select: "i.id, i.committee_id, i.version, i.body")
+            rows += try conn.query(pageSQL, pageBinds)
+            guard rows.count <= page.size, let reached = end, size < window else { break }
+            (after, size) = (reached, window)
         }
         let found = try rows.prefix(page.size).map(EntityTable<E>.decode)
         var next = rows.count > page.size ? PageRequest.token(after: found.last?.id ?? 0) : ""
