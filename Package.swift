@@ -69,18 +69,19 @@ let package = Package(
         ),
         .target(name: "XieshangProposal", dependencies: ["XieshangAPI", "XieshangRPC", "XieshangStore", "XieshangKit"]),
         .target(name: "XieshangConsultation", dependencies: ["XieshangAPI", "XieshangRPC", "XieshangStore", "XieshangKit"]),
+        .target(name: "XieshangAnalytics", dependencies: ["XieshangAPI", "XieshangRPC", "XieshangStore", "XieshangKit"]),
         .target(name: "XieshangInterop", dependencies: ["XieshangAPI", "XieshangRPC"]),
         .executableTarget(
             name: "xieshang",
             dependencies: [
-                "XieshangAPI", "XieshangRPC", "XieshangInterop", "XieshangStore", "XieshangKit", "XieshangDirectory", "XieshangIntake", "XieshangProposal", "XieshangConsultation",
+                "XieshangAPI", "XieshangRPC", "XieshangInterop", "XieshangStore", "XieshangKit", "XieshangDirectory", "XieshangIntake", "XieshangProposal", "XieshangConsultation", "XieshangAnalytics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "xieshang-bench",
             dependencies: [
-                "XieshangAPI", "XieshangRPC", "XieshangKit", "XieshangStore", "XieshangIntake", "XieshangConsultation",
+                "XieshangAPI", "XieshangRPC", "XieshangKit", "XieshangStore", "XieshangIntake", "XieshangConsultation", "XieshangAnalytics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
@@ -104,6 +105,10 @@ let package = Package(
         .testTarget(
             name: "XieshangConsultationTests",
             dependencies: ["XieshangConsultation", "XieshangDirectory", "XieshangKit", "XieshangStore", "XieshangAPI", "XieshangRPC", "XieshangTestSupport"]
+        ),
+        .testTarget(
+            name: "XieshangAnalyticsTests",
+            dependencies: ["XieshangAnalytics", "XieshangKit", "XieshangStore", "XieshangAPI", "XieshangRPC", "XieshangTestSupport"]
         ),
         .testTarget(
             name: "XieshangDirectoryTests",

@@ -16,7 +16,8 @@ public struct EventFeed: Sendable {
     }
 
     /// Streams events after `request.afterCursor` until the caller cancels (or, with
-    /// `history_only`, until the past is sent).
+    /// `history_only`, until the past is sent). With `heartbeats`, each time it has caught up it
+    /// also sends the head alone (an event without a kind).
     public func watch(
         _ request: Xieshang_Events_V1_WatchRequest, caller: Caller,
         responses: ResponseWriter<Xieshang_Events_V1_Event>
@@ -46,6 +47,11 @@ public struct EventFeed: Sendable {
                 continue
             }
             cursor = max(cursor, head)
+            if request.heartbeats {
+                var beat = Xieshang_Events_V1_Event()
+                beat.sequence = cursor
+                try await responses.send(beat)
+            }
             if request.historyOnly { return }
             await database.notifier.wait(after: cursor, timeout: poll)
         }

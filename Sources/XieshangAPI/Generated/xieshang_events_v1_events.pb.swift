@@ -65,6 +65,7 @@ public struct Xieshang_Events_V1_WatchRequest: ProtoMessage {
     public var afterCursor: Int64 = 0
     public var entityKinds: [String] = []
     public var historyOnly: Bool = false
+    public var heartbeats: Bool = false
 
     /// A message with every field at its default.
     public init() {}
@@ -84,6 +85,7 @@ extension Xieshang_Events_V1_WatchRequest: ProtoCMessage {
             p.pointee.n_entity_kinds = self.entityKinds.count
         }
         p.pointee.history_only = (self.historyOnly ? 1 : 0)
+        p.pointee.heartbeats = (self.heartbeats ? 1 : 0)
     }
 
     public init(c p: UnsafePointer<CStruct>) throws {
@@ -91,6 +93,7 @@ extension Xieshang_Events_V1_WatchRequest: ProtoCMessage {
         self.afterCursor = p.pointee.after_cursor
         self.entityKinds = try ProtoC.array(p.pointee.entity_kinds, p.pointee.n_entity_kinds) { try ProtoC.string($0, field: "entity_kinds") }
         self.historyOnly = (p.pointee.history_only != 0)
+        self.heartbeats = (p.pointee.heartbeats != 0)
     }
 }
 

@@ -355,7 +355,7 @@ const ProtobufCMessageDescriptor xieshang__events__v1__event__descriptor =
   (ProtobufCMessageInit) xieshang__events__v1__event__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor xieshang__events__v1__watch_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor xieshang__events__v1__watch_request__field_descriptors[4] =
 {
   {
     "after_cursor",
@@ -393,16 +393,29 @@ static const ProtobufCFieldDescriptor xieshang__events__v1__watch_request__field
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "heartbeats",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Xieshang__Events__V1__WatchRequest, heartbeats),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned xieshang__events__v1__watch_request__field_indices_by_name[] = {
   0,   /* field[0] = after_cursor */
   1,   /* field[1] = entity_kinds */
+  3,   /* field[3] = heartbeats */
   2,   /* field[2] = history_only */
 };
 static const ProtobufCIntRange xieshang__events__v1__watch_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor xieshang__events__v1__watch_request__descriptor =
 {
@@ -412,7 +425,7 @@ const ProtobufCMessageDescriptor xieshang__events__v1__watch_request__descriptor
   "Xieshang__Events__V1__WatchRequest",
   "xieshang.events.v1",
   sizeof(Xieshang__Events__V1__WatchRequest),
-  3,
+  4,
   xieshang__events__v1__watch_request__field_descriptors,
   xieshang__events__v1__watch_request__field_indices_by_name,
   1,  xieshang__events__v1__watch_request__number_ranges,

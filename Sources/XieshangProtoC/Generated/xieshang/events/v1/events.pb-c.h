@@ -89,10 +89,16 @@ struct  Xieshang__Events__V1__WatchRequest
    * End the stream once the past events are sent instead of waiting for new ones.
    */
   protobuf_c_boolean history_only;
+  /*
+   * Also send a heartbeat whenever the past is sent and while idle: an Event with only
+   * `sequence` set (the log's head) and an empty `entity_kind`. Consumers learn the head, so they
+   * know how far behind they are, and move their cursor past events the filter left out.
+   */
+  protobuf_c_boolean heartbeats;
 };
 #define XIESHANG__EVENTS__V1__WATCH_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&xieshang__events__v1__watch_request__descriptor) \
-    , 0, 0,NULL, 0 }
+    , 0, 0,NULL, 0, 0 }
 
 
 /*
