@@ -69,7 +69,13 @@ let package = Package(
         ),
         .target(name: "XieshangProposal", dependencies: ["XieshangAPI", "XieshangRPC", "XieshangStore", "XieshangKit"]),
         .target(name: "XieshangConsultation", dependencies: ["XieshangAPI", "XieshangRPC", "XieshangStore", "XieshangKit"]),
-        .target(name: "XieshangAnalytics", dependencies: ["XieshangAPI", "XieshangRPC", "XieshangStore", "XieshangKit"]),
+        .target(
+            name: "XieshangAnalytics",
+            dependencies: [
+                "XieshangAPI", "XieshangRPC", "XieshangStore", "XieshangKit",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
         .target(name: "XieshangInterop", dependencies: ["XieshangAPI", "XieshangRPC"]),
         .executableTarget(
             name: "xieshang",

@@ -1,0 +1,178 @@
+import NIOConcurrencyHelpers
+import XieshangAPI
+import XieshangKit
+import XieshangRPC
+import XieshangStore
+
+extension Source {
+    /// The source's `Watch` method.
+    var watch: MethodDescriptor<Xieshang_Events_V1_WatchRequest, Xieshang_Events_V1_Event> {
+        switch self {
+        case .directory: Xieshang_Directory_V1_DirectoryService.Method.watch
+        case .intake: Xieshang_Intake_V1_IntakeService.Method.watch
+        case .proposals: Xieshang_Proposal_V1_ProposalService.Method.watch
+        case .consultation: Xieshang_Consultation_V1_ConsultationService.Method.watch
+        }
+    }
+}
+
+/// Keeps one `Watch` stream open per source and applies what arrives in batches (see
+/// ``AnalyticsStore/apply(_:events:head:)``). A stream that fails or ends is reopened after a
+/// backoff from the stored cursor, so delivery is at least once and application exactly once.
+public final class Ingestor: Sendable {
+    public let store: AnalyticsStore
+    let channels: [Source: RPCChannel]
+    /// Events applied per transaction at most.
+    let batchSize: Int
+    private let live = NIOLockedValueBox([Source: Live]())
+    private let tasks = NIOLockedValueBox([Task<Void, Never>]())
+    private let rebuilding = NIOLockedValueBox(false)
+
+    /// What the consumer of one source knows right now.
+    struct Live {
+        var head: Int64 = 0
+        var connected = false
+        var lastError = ""
+    }
+
+    public init(store: AnalyticsStore, channels: [Source: RPCChannel], batchSize: Int = 2000) {
+        self.store = store
+        self.channels = channels
+        self.batchSize = batchSize
+    }
+
+    /// Starts one consumer per source with a channel.
+    public func start() {
+        let started = channels.keys.sorted { $0.rawValue < $1.rawValue }.map { source in
+            Task { await self.consume(source) }
+        }
+        tasks.withLockedValue { $0 += started }
+    }
+
+    /// Stops every consumer and waits for them.
+    public func stop() async {
+        let running = tasks.withLockedValue { t in
+            defer { t.removeAll() }
+            return t
+        }
+        for t in running { t.cancel() }
+        for t in running { await t.value }
+        live.withLockedValue { l in for k in l.keys { l[k]?.connected = false } }
+    }
+
+    private func update(_ source: Source, _ change: (inout Live) -> Void) {
+        live.withLockedValue { change(&$0[source, default: Live()]) }
+    }
+
+    /// The principal consumers call with: a service, which sees every committee's events.
+    static var options: CallOptions {
+        var p = Xieshang_Common_V1_Principal()
+        p.committeeId = 1
+        p.roles = [.system]
+        p.displayName = "analytics"
+        return CallOptions(metadata: Caller.metadata(for: p))
+    }
+
+    private func consume(_ source: Source) async {
+        guard let channel = channels[source] else { return }
+        var backoff: UInt64 = 200_000_000
+        while !Task.isCancelled {
+            do {
+                var request = Xieshang_Events_V1_WatchRequest()
+                request.afterCursor = try await store.positions().first { $0.source == source }?.appliedSequence ?? 0
+                request.entityKinds = source.entityKinds
+                request.heartbeats = true
+                let call = channel.serverStreaming(source.watch, request, options: Self.options)
+                try await withTaskCancellationHandler {
+                    var buffer: [Xieshang_Events_V1_Event] = []
+                    for try await e in call.responses {
+                        if e.entityKind.isEmpty {
+                            // Caught up to the head: apply what is buffered and move past filtered events.
+                            update(source) {
+                                $0.head = max($0.head, e.sequence)
+                                $0.connected = true
+                                $0.lastError = ""
+                            }
+                            try await store.apply(source, events: buffer, head: e.sequence)
+                            buffer.removeAll(keepingCapacity: true)
+                            backoff = 200_000_000
+                        } else {
+                            buffer.append(e)
+                            if buffer.count >= batchSize {
+                                update(source) {
+                                    $0.head = max($0.head, e.sequence)
+                                    $0.connected = true
+                                }
+                                try await store.apply(source, events: buffer)
+                                buffer.removeAll(keepingCapacity: true)
+                            }
+                        }
+                    }
+                    try await store.apply(source, events: buffer)
+                } onCancel: {
+                    call.cancel()
+                }
+                update(source) { $0.lastError = "the stream ended" }
+            } catch {
+                if Task.isCancelled { break }
+                update(source) { $0.lastError = "\(error)" }
+            }
+            update(source) { $0.connected = false }
+            try? await Task.sleep(nanoseconds: backoff)
+            backoff = min(backoff * 2, 5_000_000_000)
+        }
+    }
+
+    /// Where each source stands.
+    public func freshness(now: Int64 = XieshangStore.Clock.nowMilliseconds()) async throws -> Xieshang_Analytics_V1_Freshness {
+        let positions = try await store.positions()
+        let live = self.live.withLockedValue { $0 }
+        var f = Xieshang_Analytics_V1_Freshness()
+        var metrics = ["# TYPE xieshang_analytics_lag_events gauge", "# TYPE xieshang_analytics_lag_seconds gauge",
+                       "# TYPE xieshang_analytics_applied_sequence counter"]
+        for p in positions {
+            let l = live[p.source] ?? Live()
+            var s = Xieshang_Analytics_V1_SourceFreshness()
+            s.source = p.source.rawValue
+            s.appliedSequence = p.appliedSequence
+            s.headSequence = max(l.head, p.appliedSequence)
+            s.appliedEventAtUnixMs = p.appliedAtMilliseconds
+            s.lagEvents = s.headSequence - p.appliedSequence
+            s.lagMs = s.lagEvents > 0 && p.appliedAtMilliseconds > 0 ? max(0, now - p.appliedAtMilliseconds) : 0
+            s.connected = l.connected
+            s.lastError = l.lastError
+            f.sources.append(s)
+            metrics.append("xieshang_analytics_lag_events{source=\"\(s.source)\"} \(s.lagEvents)")
+            metrics.append("xieshang_analytics_lag_seconds{source=\"\(s.source)\"} \(Double(s.lagMs) / 1000)")
+            metrics.append("xieshang_analytics_applied_sequence{source=\"\(s.source)\"} \(s.appliedSequence)")
+        }
+        f.metricsText = metrics.joined(separator: "\n") + "\n"
+        return f
+    }
+
+    /// Stops the consumers, forgets the projection, restarts them from the beginning and reports
+    /// progress every `interval` seconds until each source is back at the head it had before.
+    public func rebuild(interval: Double = 0.25, progress: @Sendable (Xieshang_Analytics_V1_RebuildProgress) async throws -> Void) async throws {
+        let claimed = rebuilding.withLockedValue { busy in
+            defer { busy = true }
+            return !busy
+        }
+        guard claimed else { throw DomainError.notAllowed("a rebuild is already running") }
+        defer { rebuilding.withLockedValue { $0 = false } }
+        let before = try await freshness()
+        let targets = Dictionary(uniqueKeysWithValues: before.sources.map { ($0.source, $0.headSequence) })
+        await stop()
+        try await store.wipe()
+        start()
+        while true {
+            let now = try await freshness()
+            var p = Xieshang_Analytics_V1_RebuildProgress()
+            p.sources = now.sources
+            p.applied = now.sources.reduce(0) { $0 + $1.appliedSequence }
+            p.done = now.sources.allSatisfy { $0.appliedSequence >= targets[$0.source, default: 0] }
+            try await progress(p)
+            if p.done { return }
+            try await Task.sleep(nanoseconds: UInt64(interval * 1_000_000_000))
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import XieshangStore
+
+/// Analytics' tables. The projection (everything but `manual_duties` and `point_rules`) is
+/// rebuilt from the feeds: `sources` holds each feed's applied cursor, written in the same
+/// transaction as the rows it moved; `facts` one row per counted entity; `rollup` their monthly
+/// sums per committee (and the duty entries' monthly counts, kind `duty`); `duties` every duty
+/// record entry and `duty_counts` their yearly counts per member; the directory rows scopes need.
+enum AnalyticsMigrations {
+    static let measureColumns = "n BIGINT NOT NULL, base BIGINT NOT NULL, done BIGINT NOT NULL, timed BIGINT NOT NULL, on_time BIGINT NOT NULL, rated BIGINT NOT NULL, satisfied BIGINT NOT NULL, a BIGINT NOT NULL, b BIGINT NOT NULL, c BIGINT NOT NULL"
+
+    static let all = [
+        Migration(version: 1, name: "analytics", script: """
+            CREATE TABLE sources (name TEXT PRIMARY KEY, applied_seq BIGINT NOT NULL, applied_at_ms BIGINT NOT NULL);
+            INSERT INTO sources (name, applied_seq, applied_at_ms) VALUES ('directory', 0, 0), ('intake', 0, 0), ('proposals', 0, 0), ('consultation', 0, 0);
+
+            CREATE TABLE facts (
+                kind TEXT NOT NULL, id BIGINT NOT NULL, sub BIGINT NOT NULL, committee_id BIGINT NOT NULL,
+                day INTEGER NOT NULL, state INTEGER NOT NULL, category TEXT NOT NULL,
+                member_id BIGINT NOT NULL, town_id BIGINT NOT NULL, sector_id BIGINT NOT NULL,
+                \(measureColumns), PRIMARY KEY (kind, id, sub)) {{WITHOUT_ROWID}};
+            CREATE INDEX facts_committee_day ON facts (committee_id, day);
+            CREATE INDEX facts_member_day ON facts (member_id, day);
+            CREATE INDEX facts_town_day ON facts (town_id, day);
+            CREATE INDEX facts_sector_day ON facts (sector_id, day);
+
+            CREATE TABLE rollup (
+                committee_id BIGINT NOT NULL, month INTEGER NOT NULL, kind TEXT NOT NULL, state INTEGER NOT NULL,
+                category TEXT NOT NULL, \(measureColumns),
+                PRIMARY KEY (committee_id, month, kind, state, category)) {{WITHOUT_ROWID}};
+
+            CREATE TABLE duties (
+                source TEXT NOT NULL, seq BIGINT NOT NULL, ordinal INTEGER NOT NULL,
+                member_id BIGINT NOT NULL, committee_id BIGINT NOT NULL, kind INTEGER NOT NULL, day INTEGER NOT NULL,
+                ref_kind TEXT NOT NULL, ref_id TEXT NOT NULL, note TEXT NOT NULL,
+                PRIMARY KEY (source, seq, ordinal));
+            CREATE INDEX duties_member_day ON duties (member_id, day);
+            CREATE INDEX duties_committee_day ON duties (committee_id, day, kind);
+            CREATE INDEX duties_ref ON duties (ref_kind, ref_id, day);
+
+            CREATE TABLE duty_counts (
+                member_id BIGINT NOT NULL, year INTEGER NOT NULL, kind INTEGER NOT NULL,
+                committee_id BIGINT NOT NULL, n BIGINT NOT NULL,
+                PRIMARY KEY (member_id, year, kind)) {{WITHOUT_ROWID}};
+            CREATE INDEX duty_counts_committee ON duty_counts (committee_id, year);
+
+            CREATE TABLE committees (id BIGINT PRIMARY KEY, parent_id BIGINT NOT NULL, name TEXT NOT NULL);
+            CREATE TABLE towns (id BIGINT PRIMARY KEY, committee_id BIGINT NOT NULL, name TEXT NOT NULL, archived INTEGER NOT NULL);
+            CREATE INDEX towns_committee ON towns (committee_id);
+            CREATE TABLE stations (id BIGINT PRIMARY KEY, committee_id BIGINT NOT NULL, town_id BIGINT NOT NULL, name TEXT NOT NULL);
+            CREATE TABLE members (
+                id BIGINT PRIMARY KEY, committee_id BIGINT NOT NULL, name TEXT NOT NULL, sector_id BIGINT NOT NULL,
+                station_id BIGINT NOT NULL, residence_town_id BIGINT NOT NULL, work_town_id BIGINT NOT NULL,
+                contact_town_id BIGINT NOT NULL, assistance_town_id BIGINT NOT NULL, active INTEGER NOT NULL);
+            CREATE INDEX members_committee ON members (committee_id);
+            CREATE INDEX members_sector ON members (sector_id);
+            CREATE INDEX members_station ON members (station_id);
+
+            CREATE TABLE manual_duties (
+                id {{ID}}, committee_id BIGINT NOT NULL, member_id BIGINT NOT NULL, kind INTEGER NOT NULL,
+                day INTEGER NOT NULL, note TEXT NOT NULL, recorded_by TEXT NOT NULL);
+            CREATE TABLE point_rules (committee_id BIGINT PRIMARY KEY, version BIGINT NOT NULL, body {{BLOB}} NOT NULL);
+            """)
+    ]
+
+    /// The projection's tables, emptied by a rebuild.
+    static let projectionTables = ["facts", "rollup", "duties", "duty_counts", "committees", "towns", "stations", "members"]
+}

@@ -1,0 +1,333 @@
+import XieshangAPI
+import XieshangKit
+import XieshangStore
+
+/// A period, inclusive, as YYYYMMDD days.
+public struct Period: Equatable, Sendable {
+    public var from: Int32
+    public var to: Int32
+
+    public init(from: Int32, to: Int32) {
+        self.from = from
+        self.to = to
+    }
+
+    /// The same period a year earlier (29 February becomes the 28th).
+    public var yearEarlier: Period {
+        func back(_ d: Int32) -> Int32 {
+            let y = d / 10000 - 1, md = d % 10000
+            return md == 229 ? y * 10000 + 228 : y * 10000 + md
+        }
+        return Period(from: back(from), to: back(to))
+    }
+
+    /// The whole months inside the period (YYYYMM, inclusive) and the days outside them.
+    public var split: (months: ClosedRange<Int32>?, edges: [Period]) {
+        guard let first = Day.date(from), let last = Day.date(to) else { return (nil, [self]) }
+        let p = first.parts
+        let startsMonth = p.day == 1
+        let endsMonth = last.adding(days: 1).parts.day == 1
+        let firstFull = startsMonth ? first : CivilDate(year: p.year, month: p.month, day: 1)!.adding(months: 1)
+        let lp = last.parts
+        let lastFullStart = endsMonth ? CivilDate(year: lp.year, month: lp.month, day: 1)! : CivilDate(year: lp.year, month: lp.month, day: 1)!.adding(months: -1)
+        guard firstFull <= lastFullStart else { return (nil, [self]) }
+        var edges: [Period] = []
+        if first < firstFull { edges.append(Period(from: from, to: Day.from(firstFull.adding(days: -1)))) }
+        let afterFull = lastFullStart.adding(months: 1)
+        if afterFull <= last { edges.append(Period(from: Day.from(afterFull), to: to)) }
+        return (Day.from(firstFull) / 100...Day.from(lastFullStart) / 100, edges)
+    }
+}
+
+/// What a dashboard is about.
+public enum ScopeFilter: Equatable, Sendable {
+    case committee
+    case sector(Int64)
+    case town(Int64)
+    case station(Int64)
+    case member(Int64)
+
+    /// The condition on a `facts` row, with its binds.
+    var facts: (String, [SQLValue]) {
+        switch self {
+        case .committee: ("1 = 1", [])
+        case .sector(let id): ("(sector_id = ? OR member_id IN (SELECT id FROM members WHERE sector_id = ?))", [.integer(id), .integer(id)])
+        case .town(let id): ("town_id = ?", [.integer(id)])
+        case .station(let id): ("member_id IN (SELECT id FROM members WHERE station_id = ?)", [.integer(id)])
+        case .member(let id): ("member_id = ?", [.integer(id)])
+        }
+    }
+
+    /// The condition on a `members` row.
+    var members: (String, [SQLValue]) {
+        switch self {
+        case .committee: ("1 = 1", [])
+        case .sector(let id): ("sector_id = ?", [.integer(id)])
+        case .town(let id): ("? IN (residence_town_id, work_town_id, contact_town_id, assistance_town_id)", [.integer(id)])
+        case .station(let id): ("station_id = ?", [.integer(id)])
+        case .member(let id): ("id = ?", [.integer(id)])
+        }
+    }
+
+    /// The condition on a `duties` or `duty_counts` row (by the member's attributes).
+    var duties: (String, [SQLValue]) {
+        if case .committee = self { return ("1 = 1", []) }
+        let (m, binds) = members
+        return ("member_id IN (SELECT id FROM members WHERE \(m))", binds)
+    }
+}
+
+/// A grouped row of figures: one committee, kind, state and category.
+public struct FigureRow: Equatable, Sendable {
+    public var committee: Int64
+    public var kind: String
+    public var state: Int32
+    public var category: String
+    public var measures: Measures
+}
+
+/// A member as analytics knows them.
+public struct MemberRow: Equatable, Sendable {
+    public var id: Int64
+    public var committee: Int64
+    public var name: String
+    public var towns: Set<Int64>
+}
+
+/// A source's applied position.
+public struct SourcePosition: Equatable, Sendable {
+    public var source: Source
+    public var appliedSequence: Int64
+    public var appliedAtMilliseconds: Int64
+}
+
+/// Analytics' persistence: applying feed batches and reading the projection.
+public struct AnalyticsStore: Sendable {
+    public let database: Database
+
+    public init(database: Database) {
+        self.database = database
+    }
+
+    public func migrate() async throws {
+        try await database.migrate(component: "analytics", AnalyticsMigrations.all)
+    }
+
+    // MARK: Applying
+
+    /// Applies `events` of `source` after its stored cursor (earlier ones were applied before and
+    /// are skipped), and moves the cursor to the last of them, or to `head` when that is further
+    /// (events the source filtered out). Returns how many were applied.
+    @discardableResult
+    public func apply(_ source: Source, events: [Xieshang_Events_V1_Event], head: Int64? = nil) async throws -> Int {
+        try await database.write { tx in
+            let row = try tx.query("SELECT applied_seq, applied_at_ms FROM sources WHERE name = ?", [.text(source.rawValue)]).first
+            let cursor = row?.int("applied_seq") ?? 0
+            let fresh = events.filter { $0.sequence > cursor }
+            let to = max(fresh.last?.sequence ?? cursor, head ?? 0)
+            guard to > cursor else { return 0 }
+            let applier = BatchApplier(connection: tx.connection)
+            try applier.preload(fresh)
+            for e in fresh { try applier.apply(e, source: source) }
+            try applier.flush()
+            try tx.execute("UPDATE sources SET applied_seq = ?, applied_at_ms = ? WHERE name = ?",
+                           [.integer(to), .integer(fresh.last?.atUnixMs ?? row?.int("applied_at_ms") ?? 0), .text(source.rawValue)])
+            return applier.applied
+        }
+    }
+
+    /// Every source's applied position.
+    public func positions() async throws -> [SourcePosition] {
+        try await database.read { conn in
+            try conn.query("SELECT name, applied_seq, applied_at_ms FROM sources ORDER BY name", []).compactMap { r in
+                Source(rawValue: r.text("name")).map { SourcePosition(source: $0, appliedSequence: r.int("applied_seq"), appliedAtMilliseconds: r.int("applied_at_ms")) }
+            }
+        }
+    }
+
+    /// Forgets the projection and every cursor, keeping manual duty entries (re-added) and rules.
+    public func wipe() async throws {
+        try await database.write { tx in
+            for t in AnalyticsMigrations.projectionTables { try tx.execute("DELETE FROM \(t)", []) }
+            try tx.execute("UPDATE sources SET applied_seq = 0, applied_at_ms = 0", [])
+            let applier = BatchApplier(connection: tx.connection)
+            for r in try tx.query("SELECT * FROM manual_duties ORDER BY id", []) { applier.add(Self.manualDuty(r), source: "manual", seq: r.int("id"), ordinal: 0) }
+            try applier.flush()
+        }
+    }
+
+    static func manualDuty(_ r: SQLRow) -> Duty {
+        Duty(member: r.int("member_id"), committee: r.int("committee_id"), kind: DutyKind(rawValue: Int32(r.int("kind"))),
+             day: Int32(r.int("day")), refKind: "manual", refID: "\(r.int("id"))", note: r.text("note"))
+    }
+
+    /// Records a manual duty entry (its own table, its duty row and counts) and its event.
+    public func recordDuty(_ d: Duty, actor: Actor) async throws -> Int64 {
+        try await database.write { tx in
+            let id = try tx.query("INSERT INTO manual_duties (committee_id, member_id, kind, day, note, recorded_by) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                                  [.integer(d.committee), .integer(d.member), .integer(Int64(d.kind.rawValue)), .integer(Int64(d.day)), .text(d.note), .text(actor.name)])
+                .first?.int("id") ?? 0
+            var entry = d
+            entry.refKind = "manual"
+            entry.refID = "\(id)"
+            let applier = BatchApplier(connection: tx.connection)
+            applier.add(entry, source: "manual", seq: id, ordinal: 0)
+            try applier.flush()
+            tx.emit(EventDraft(committeeID: d.committee, entityKind: "manual_duty", entityID: "\(id)", eventType: "manual_duty.created",
+                               actorAccountID: actor.accountID, actorName: actor.name, atMilliseconds: tx.nowMilliseconds,
+                               payloadType: Xieshang_Analytics_V1_DutyEntry.protoName, before: [], after: AnalyticsStore.entry(entry, source: "manual", points: 0).serializedBytes()))
+            return id
+        }
+    }
+
+    static func entry(_ d: Duty, source: String, points: Int32) -> Xieshang_Analytics_V1_DutyEntry {
+        var e = Xieshang_Analytics_V1_DutyEntry()
+        e.memberId = d.member
+        e.kind = d.kind
+        e.date = Day.text(d.day)
+        e.source = source
+        e.refKind = d.refKind
+        e.refId = d.refID
+        e.note = d.note
+        e.points = points
+        return e
+    }
+
+    // MARK: Rules
+
+    /// The committee's point table, or nil for the defaults.
+    public func rules(committee: Int64) async throws -> PointRules? {
+        try await database.read { conn in
+            try conn.query("SELECT body, version FROM point_rules WHERE committee_id = ?", [.integer(committee)]).first.map {
+                var r = try PointRules(serializedBytes: $0.blob("body"))
+                r.version = $0.int("version")
+                return r
+            }
+        }
+    }
+
+    /// Replaces the committee's point table if `expected` is its version (0 for the defaults).
+    public func setRules(_ rules: PointRules, expected: Int64, actor: Actor) async throws -> PointRules {
+        try await database.write { tx in
+            let current = try tx.query("SELECT version FROM point_rules WHERE committee_id = ?", [.integer(rules.committeeId)]).first?.int("version") ?? 0
+            if expected != 0 && expected != current {
+                throw DomainError.staleVersion(kind: "point_rules", id: "\(rules.committeeId)", expected: expected, actual: current)
+            }
+            var next = rules
+            next.version = current + 1
+            try tx.execute("INSERT INTO point_rules (committee_id, version, body) VALUES (?, ?, ?) ON CONFLICT (committee_id) DO UPDATE SET version = excluded.version, body = excluded.body",
+                           [.integer(rules.committeeId), .integer(next.version), .blob(next.serializedBytes())])
+            tx.emit(EventDraft(committeeID: rules.committeeId, entityKind: "point_rules", entityID: "\(rules.committeeId)", eventType: "point_rules.updated",
+                               actorAccountID: actor.accountID, actorName: actor.name, atMilliseconds: tx.nowMilliseconds,
+                               payloadType: PointRules.protoName, before: [], after: next.serializedBytes()))
+            return next
+        }
+    }
+
+    // MARK: Reading
+
+    /// Committee id → (parent, name).
+    public func committees() async throws -> [Int64: (parent: Int64, name: String)] {
+        try await database.read { conn in
+            var out: [Int64: (Int64, String)] = [:]
+            for r in try conn.query("SELECT id, parent_id, name FROM committees", []) { out[r.int("id")] = (r.int("parent_id"), r.text("name")) }
+            return out
+        }
+    }
+
+    static func marks(_ n: Int) -> String { Array(repeating: "?", count: n).joined(separator: ", ") }
+
+    static func measures(_ r: SQLRow) -> Measures { Measures(columns: Measures.columnNames.map { r.int($0) }) }
+
+    /// Grouped figures of `committees` in `scope` over `period`: whole months from the roll-up
+    /// (committee scope), the rest from the facts; duty entries come as kind `duty`, state the
+    /// duty kind.
+    public func figures(committees: [Int64], scope: ScopeFilter, period: Period) async throws -> [FigureRow] {
+        guard !committees.isEmpty else { return [] }
+        return try await database.read { conn in
+            let inList = "committee_id IN (\(Self.marks(committees.count)))"
+            let cs = committees.map { SQLValue.integer($0) }
+            let sums = Measures.columnNames.map { "SUM(\($0)) AS \($0)" }.joined(separator: ", ")
+            var rows: [FigureRow] = []
+            func collect(_ sql: String, _ binds: [SQLValue]) throws {
+                for r in try conn.query(sql, binds) {
+                    rows.append(FigureRow(committee: r.int("committee_id"), kind: r.text("kind"), state: Int32(r.int("state")),
+                                          category: r.text("category"), measures: Self.measures(r)))
+                }
+            }
+            var ranges = [period]
+            if scope == .committee {
+                let (months, edges) = period.split
+                if let months {
+                    try collect("SELECT committee_id, kind, state, category, \(sums) FROM rollup WHERE \(inList) AND month BETWEEN ? AND ? GROUP BY committee_id, kind, state, category",
+                                cs + [.integer(Int64(months.lowerBound)), .integer(Int64(months.upperBound))])
+                }
+                ranges = edges
+            }
+            let (filter, fb) = scope.facts
+            let (dutyFilter, db) = scope.duties
+            for p in ranges {
+                let days: [SQLValue] = [.integer(Int64(p.from)), .integer(Int64(p.to))]
+                try collect("SELECT committee_id, kind, state, category, \(sums) FROM facts WHERE \(inList) AND day BETWEEN ? AND ? AND \(filter) GROUP BY committee_id, kind, state, category",
+                            cs + days + fb)
+                for r in try conn.query("SELECT committee_id, kind, COUNT(*) AS n FROM duties WHERE \(inList) AND day BETWEEN ? AND ? AND \(dutyFilter) GROUP BY committee_id, kind",
+                                        cs + days + db) {
+                    var m = Measures()
+                    m.n = r.int("n")
+                    rows.append(FigureRow(committee: r.int("committee_id"), kind: FactKind.duty.rawValue, state: Int32(r.int("kind")), category: "", measures: m))
+                }
+            }
+            return rows
+        }
+    }
+
+    /// Active members of `committees` in `scope`, and the committees' towns (not archived).
+    public func members(committees: [Int64], scope: ScopeFilter) async throws -> (members: [MemberRow], towns: [(id: Int64, name: String)]) {
+        guard !committees.isEmpty else { return ([], []) }
+        return try await database.read { conn in
+            let inList = "committee_id IN (\(Self.marks(committees.count)))"
+            let cs = committees.map { SQLValue.integer($0) }
+            let (filter, binds) = scope.members
+            let members = try conn.query("SELECT * FROM members WHERE \(inList) AND active = 1 AND \(filter) ORDER BY id", cs + binds).map { r in
+                MemberRow(id: r.int("id"), committee: r.int("committee_id"), name: r.text("name"),
+                          towns: Set(["residence_town_id", "work_town_id", "contact_town_id", "assistance_town_id"].map { r.int($0) }.filter { $0 != 0 }))
+            }
+            let towns = try conn.query("SELECT id, name FROM towns WHERE \(inList) AND archived = 0 ORDER BY id", cs).map { ($0.int("id"), $0.text("name")) }
+            return (members, towns)
+        }
+    }
+
+    /// Yearly duty counts of the members of `committees` in `scope`.
+    public func dutyCounts(committees: [Int64], scope: ScopeFilter, year: Int32) async throws -> [Int64: [DutyKind: Int64]] {
+        guard !committees.isEmpty else { return [:] }
+        return try await database.read { conn in
+            let (filter, binds) = scope.duties
+            var out: [Int64: [DutyKind: Int64]] = [:]
+            for r in try conn.query("SELECT member_id, kind, n FROM duty_counts WHERE committee_id IN (\(Self.marks(committees.count))) AND year = ? AND \(filter)",
+                                    committees.map { .integer($0) } + [.integer(Int64(year))] + binds) {
+                out[r.int("member_id"), default: [:]][DutyKind(rawValue: Int32(r.int("kind"))), default: 0] += r.int("n")
+            }
+            return out
+        }
+    }
+
+    /// A member's duty entries in `period`, newest first.
+    public func duties(member: Int64, period: Period) async throws -> [(duty: Duty, source: String)] {
+        try await database.read { conn in
+            try conn.query("SELECT * FROM duties WHERE member_id = ? AND day BETWEEN ? AND ? ORDER BY day DESC, source, seq DESC, ordinal",
+                           [.integer(member), .integer(Int64(period.from)), .integer(Int64(period.to))]).map { r in
+                (Duty(member: r.int("member_id"), committee: r.int("committee_id"), kind: DutyKind(rawValue: Int32(r.int("kind"))),
+                      day: Int32(r.int("day")), refKind: r.text("ref_kind"), refID: r.text("ref_id"), note: r.text("note")), r.text("source"))
+            }
+        }
+    }
+
+    /// The member, if analytics knows them.
+    public func member(_ id: Int64) async throws -> MemberRow? {
+        try await database.read { conn in
+            try conn.query("SELECT id, committee_id, name FROM members WHERE id = ?", [.integer(id)]).first.map {
+                MemberRow(id: $0.int("id"), committee: $0.int("committee_id"), name: $0.text("name"), towns: [])
+            }
+        }
+    }
+}

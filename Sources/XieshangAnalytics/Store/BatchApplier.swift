@@ -1,0 +1,217 @@
+import XieshangAPI
+import XieshangKit
+import XieshangStore
+
+/// Applies a batch of one source's events inside one write transaction: the facts they touch
+/// are read once up front, changed in memory (each change moves the monthly roll-up by the
+/// difference between the old and new fact), and written back once each with the roll-up and
+/// duty-count deltas; duty entries are appended. The caller moves the source's cursor in the same
+/// transaction, so a batch is applied entirely or not at all, and never twice.
+final class BatchApplier {
+    let conn: SQLConnection
+    private var current: [FactKey: Fact] = [:]
+    private var loaded: Set<FactKey> = []
+    private var dirty: Set<FactKey> = []
+    private var rollup: [RollupKey: Measures] = [:]
+    private var dutyCounts: [DutyCountKey: Int64] = [:]
+    private var pendingDuties: [[SQLValue]] = []
+    private(set) var applied = 0
+
+    struct RollupKey: Hashable, Comparable {
+        var committee: Int64, month: Int32, kind: String, state: Int32, category: String
+        static func < (l: Self, r: Self) -> Bool {
+            (l.committee, l.month, l.kind, l.state, l.category) < (r.committee, r.month, r.kind, r.state, r.category)
+        }
+    }
+
+    struct DutyCountKey: Hashable, Comparable {
+        var member: Int64, year: Int32, kind: Int32, committee: Int64
+        static func < (l: Self, r: Self) -> Bool { (l.member, l.year, l.kind) < (r.member, r.year, r.kind) }
+    }
+
+    init(connection: SQLConnection) {
+        self.conn = connection
+    }
+
+    static let factColumns = ["kind", "id", "sub", "committee_id", "day", "state", "category", "member_id", "town_id", "sector_id"] + Measures.columnNames
+
+    static func fact(_ row: SQLRow) -> Fact? {
+        guard let kind = FactKind(rawValue: row.text("kind")) else { return nil }
+        var f = Fact(kind: kind, id: row.int("id"), sub: row.int("sub"), committee: row.int("committee_id"), day: Int32(row.int("day")))
+        f.state = Int32(row.int("state"))
+        f.category = row.text("category")
+        f.member = row.int("member_id")
+        f.town = row.int("town_id")
+        f.sector = row.int("sector_id")
+        f.measures = Measures(columns: Measures.columnNames.map { row.int($0) })
+        return f
+    }
+
+    /// Reads the facts of `ids` of `kind` (every `sub`) not yet in memory.
+    func preload(kind: FactKind, ids: [Int64]) throws {
+        let wanted = Array(Set(ids.filter { !loaded.contains(FactKey(kind: kind, id: $0)) })).sorted()
+        for chunk in stride(from: 0, to: wanted.count, by: 500).map({ Array(wanted[$0..<min($0 + 500, wanted.count)]) }) {
+            let marks = chunk.map { _ in "?" }.joined(separator: ", ")
+            for row in try conn.query("SELECT * FROM facts WHERE kind = ? AND id IN (\(marks))", [.text(kind.rawValue)] + chunk.map { .integer($0) }) {
+                if let f = Self.fact(row) { current[f.key] = f }
+            }
+            for id in chunk { loaded.insert(FactKey(kind: kind, id: id)) }
+        }
+    }
+
+    /// The fact at `key`, from memory or the database.
+    func prior(_ key: FactKey) -> Fact? {
+        let base = FactKey(kind: key.kind, id: key.id)
+        if !loaded.contains(base) { try? preload(kind: key.kind, ids: [key.id]) }
+        return current[key]
+    }
+
+    /// Reads every fact the events can touch in a few queries.
+    func preload(_ events: [Xieshang_Events_V1_Event]) throws {
+        var ids: [FactKind: [Int64]] = [:]
+        for e in events {
+            guard let id = Int64(e.entityId) else { continue }
+            switch e.entityKind {
+            case "item": ids[.item, default: []].append(id)
+            case "relay": ids[.relay, default: []].append(id)
+            case "report": ids[.report, default: []].append(id)
+            case "proposal": ids[.proposal, default: []].append(id)
+            case "consultation": ids[.consultation, default: []].append(id)
+            case "meeting":
+                ids[.meeting, default: []].append(id)
+                ids[.invitation, default: []].append(id)
+            default: break
+            }
+        }
+        for (kind, list) in ids { try preload(kind: kind, ids: list) }
+    }
+
+    /// Applies one event.
+    func apply(_ e: Xieshang_Events_V1_Event, source: Source) throws {
+        let effects = Projector.effects(e, prior: { self.prior($0) })
+        for f in effects.facts { put(f) }
+        if let clear = effects.clearStationDuty, !clear.days.isEmpty { try clearStationDuty(clear.committee, clear.station, clear.days) }
+        for (ordinal, d) in effects.duties.enumerated() {
+            add(d, source: source.rawValue, seq: e.sequence, ordinal: ordinal)
+        }
+        for row in effects.directory { try DirectoryRows.upsert(row, on: conn) }
+        applied += 1
+    }
+
+    /// Replaces the fact at `f.key`, moving the roll-up by the difference.
+    func put(_ f: Fact) {
+        if let old = current[f.key] {
+            if old == f { return }
+            move(old, by: -1)
+        }
+        move(f, by: 1)
+        current[f.key] = f
+        loaded.insert(FactKey(kind: f.kind, id: f.id))
+        dirty.insert(f.key)
+    }
+
+    private func move(_ f: Fact, by sign: Int64) {
+        let key = RollupKey(committee: f.committee, month: f.day / 100, kind: f.kind.rawValue, state: f.state, category: f.category)
+        rollup[key, default: Measures()] += sign > 0 ? f.measures : Measures() - f.measures
+    }
+
+    /// Appends a duty entry (written at flush) and counts it.
+    func add(_ d: Duty, source: String, seq: Int64, ordinal: Int) {
+        pendingDuties.append([.text(source), .integer(seq), .integer(Int64(ordinal)), .integer(d.member), .integer(d.committee),
+                              .integer(Int64(d.kind.rawValue)), .integer(Int64(d.day)), .text(d.refKind), .text(d.refID), .text(d.note)])
+        count(member: d.member, committee: d.committee, kind: d.kind, day: d.day, by: 1)
+    }
+
+    private func count(member: Int64, committee: Int64, kind: DutyKind, day: Int32, by n: Int64) {
+        dutyCounts[DutyCountKey(member: member, year: day / 10000, kind: Int32(kind.rawValue), committee: committee), default: 0] += n
+        var m = Measures()
+        m.n = n
+        rollup[RollupKey(committee: committee, month: day / 100, kind: FactKind.duty.rawValue, state: Int32(kind.rawValue), category: ""), default: Measures()] += m
+    }
+
+    /// Removes a station's duty shifts on `days` (a new roster replaces them).
+    private func clearStationDuty(_ committee: Int64, _ station: Int64, _ days: [Int32]) throws {
+        try flushDuties()
+        let marks = days.map { _ in "?" }.joined(separator: ", ")
+        let filter = "ref_kind = 'station' AND ref_id = ? AND kind = ? AND committee_id = ? AND day IN (\(marks))"
+        let binds: [SQLValue] = [.text("\(station)"), .integer(Int64(DutyKind.stationDuty.rawValue)), .integer(committee)] + days.map { .integer(Int64($0)) }
+        for row in try conn.query("SELECT member_id, day FROM duties WHERE \(filter)", binds) {
+            count(member: row.int("member_id"), committee: committee, kind: .stationDuty, day: Int32(row.int("day")), by: -1)
+        }
+        try conn.execute("DELETE FROM duties WHERE \(filter)", binds)
+    }
+
+    private func flushDuties() throws {
+        try Rows.insert(into: "duties", columns: ["source", "seq", "ordinal", "member_id", "committee_id", "kind", "day", "ref_kind", "ref_id", "note"],
+                        rows: pendingDuties, suffix: "", on: conn)
+        pendingDuties.removeAll()
+    }
+
+    /// Writes what the batch changed.
+    func flush() throws {
+        try flushDuties()
+        let facts = dirty.compactMap { current[$0] }.sorted { ($0.kind.rawValue, $0.id, $0.sub) < ($1.kind.rawValue, $1.id, $1.sub) }
+        let sets = Self.factColumns.dropFirst(3).map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
+        try Rows.insert(into: "facts", columns: Self.factColumns, rows: facts.map { f in
+            [.text(f.kind.rawValue), .integer(f.id), .integer(f.sub), .integer(f.committee), .integer(Int64(f.day)), .integer(Int64(f.state)),
+             .text(f.category), .integer(f.member), .integer(f.town), .integer(f.sector)] + f.measures.columns.map { .integer($0) }
+        }, suffix: " ON CONFLICT (kind, id, sub) DO UPDATE SET \(sets)", on: conn)
+        dirty.removeAll()
+
+        let sums = Measures.columnNames.map { "\($0) = rollup.\($0) + excluded.\($0)" }.joined(separator: ", ")
+        try Rows.insert(into: "rollup", columns: ["committee_id", "month", "kind", "state", "category"] + Measures.columnNames,
+                        rows: rollup.filter { !$0.value.isZero }.sorted { $0.key < $1.key }.map { k, m in
+                            [.integer(k.committee), .integer(Int64(k.month)), .text(k.kind), .integer(Int64(k.state)), .text(k.category)]
+                                + m.columns.map { .integer($0) }
+                        }, suffix: " ON CONFLICT (committee_id, month, kind, state, category) DO UPDATE SET \(sums)", on: conn)
+        rollup.removeAll()
+
+        try Rows.insert(into: "duty_counts", columns: ["member_id", "year", "kind", "committee_id", "n"],
+                        rows: dutyCounts.filter { $0.value != 0 }.sorted { $0.key < $1.key }.map { k, n in
+                            [.integer(k.member), .integer(Int64(k.year)), .integer(Int64(k.kind)), .integer(k.committee), .integer(n)]
+                        }, suffix: " ON CONFLICT (member_id, year, kind) DO UPDATE SET n = duty_counts.n + excluded.n", on: conn)
+        dutyCounts.removeAll()
+    }
+}
+
+/// Multi-row statements.
+enum Rows {
+    /// Inserts `rows` in statements of a few hundred binds each; `suffix` follows each VALUES list.
+    static func insert(into table: String, columns: [String], rows: [[SQLValue]], suffix: String, on conn: SQLConnection) throws {
+        guard !rows.isEmpty else { return }
+        let perStatement = max(1, 900 / columns.count)
+        let tuple = "(" + columns.map { _ in "?" }.joined(separator: ", ") + ")"
+        var start = 0
+        while start < rows.count {
+            let chunk = rows[start..<min(start + perStatement, rows.count)]
+            let sql = "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES "
+                + Array(repeating: tuple, count: chunk.count).joined(separator: ", ") + suffix
+            try conn.execute(sql, chunk.flatMap { $0 })
+            start += perStatement
+        }
+    }
+}
+
+/// The directory rows analytics keeps.
+enum DirectoryRows {
+    static func upsert(_ row: DirectoryRow, on conn: SQLConnection) throws {
+        switch row {
+        case let .committee(id, parent, name):
+            try conn.execute("INSERT INTO committees (id, parent_id, name) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET parent_id = excluded.parent_id, name = excluded.name",
+                             [.integer(id), .integer(parent), .text(name)])
+        case let .town(id, committee, name, archived):
+            try conn.execute("INSERT INTO towns (id, committee_id, name, archived) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, archived = excluded.archived",
+                             [.integer(id), .integer(committee), .text(name), .integer(archived ? 1 : 0)])
+        case let .station(id, committee, town, name):
+            try conn.execute("INSERT INTO stations (id, committee_id, town_id, name) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET town_id = excluded.town_id, name = excluded.name",
+                             [.integer(id), .integer(committee), .integer(town), .text(name)])
+        case let .member(m):
+            let columns = ["id", "committee_id", "name", "sector_id", "station_id", "residence_town_id", "work_town_id", "contact_town_id", "assistance_town_id", "active"]
+            let values: [SQLValue] = [.integer(m.id), .integer(m.committeeId), .text(m.name), .integer(m.sectorId), .integer(m.stationId),
+                                      .integer(m.residenceTownId), .integer(m.workTownId), .integer(m.contactTownId), .integer(m.assistanceTownId),
+                                      .integer(m.status == .retired ? 0 : 1)]
+            try Rows.insert(into: "members", columns: columns, rows: [values],
+                            suffix: " ON CONFLICT (id) DO UPDATE SET " + columns.dropFirst().map { "\($0) = excluded.\($0)" }.joined(separator: ", "), on: conn)
+        }
+    }
+}
