@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ArgumentParser
+import XieshangAnalytics
 import XieshangAPI
 import XieshangConsultation
 import XieshangDirectory
@@ -15,16 +16,18 @@ import XieshangStore
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run one service (directory, intake, proposals or consultation) with its health service.",
+        abstract: "Run one service (directory, intake, proposals, consultation or analytics) with its health service.",
         discussion: """
             Migrates its database on start. Stops gracefully on SIGTERM or Ctrl-C. Default ports: \
-            directory 50061, intake 50062, proposals 50063, consultation 50064. The other services \
-            check members, units, places and the working-day calendar against the directory named by --directory. Several proposal \
+            directory 50061, intake 50062, proposals 50063, consultation 50064, analytics 50065. The other services \
+            check members, units, places and the working-day calendar against the directory named by --directory. \
+            Analytics reads the change feeds of the directory, intake, proposals and consultation (--directory, --intake, \
+            --proposals, --consultation) and keeps up with them while it runs. Several proposal \
             replicas may share one database: registration numbers stay gap-free and unique; \
             consultation replicas too: a venue or person is never double-booked.
             """)
 
-    @Argument(help: "The service: directory, intake, proposals or consultation.")
+    @Argument(help: "The service: directory, intake, proposals, consultation or analytics.")
     var service: String
 
     @OptionGroup var options: ServiceOptions
@@ -43,8 +46,10 @@ struct ServeCommand: AsyncParsableCommand {
             running = try await RunningService.proposals(options: options, port: options.resolvedPort(default: 50063))
         case "consultation":
             running = try await RunningService.consultation(options: options, port: options.resolvedPort(default: 50064))
+        case "analytics":
+            running = try await RunningService.analytics(options: options, port: options.resolvedPort(default: 50065))
         default:
-            throw ValidationError("unknown service '\(service)'; available: directory, intake, proposals, consultation")
+            throw ValidationError("unknown service '\(service)'; available: directory, intake, proposals, consultation, analytics")
         }
         print("\(service) listening on \(options.resolvedHost()):\(running.port)")
         fflush(stdout)
@@ -111,6 +116,26 @@ struct RunningService {
             let store = ConsultationStore(database: $0)
             try await store.migrate()
             return ConsultationService(store: store, directory: RemoteDirectory(channel: $1, serviceName: "consultation"))
+        }
+    }
+
+    /// Analytics, with a channel to each service whose feed it reads and its consumers running.
+    static func analytics(options: ServiceOptions, port: Int) async throws -> RunningService {
+        let database = try Database(configuration: options.database(service: "analytics"))
+        let store = AnalyticsStore(database: database)
+        try await store.migrate()
+        var channels: [Source: RPCChannel] = [:]
+        for feed in try options.resolvedFeeds() {
+            if let source = Source(rawValue: feed.name) { channels[source] = RPCChannel(host: feed.host, port: feed.port) }
+        }
+        let ingestor = Ingestor(store: store, channels: channels)
+        let opened = Array(channels.values)
+        ingestor.start()
+        return try await serve(options: options, port: port, name: Xieshang_Analytics_V1_AnalyticsService.name,
+                               service: AnalyticsService(ingestor: ingestor)) {
+            await ingestor.stop()
+            for c in opened { await c.close() }
+            await database.close()
         }
     }
 

@@ -36,6 +36,16 @@ struct ServiceOptions: ParsableArguments {
             help: "host:port of the directory service, for services that check references (env XIESHANG_DIRECTORY, default 127.0.0.1:50061).")
     var directoryAddress: String?
 
+    @Option(name: .customLong("intake"), help: "host:port of intake, whose feed analytics reads (env XIESHANG_INTAKE, default 127.0.0.1:50062).")
+    var intakeAddress: String?
+
+    @Option(name: .customLong("proposals"), help: "host:port of proposals, whose feed analytics reads (env XIESHANG_PROPOSALS, default 127.0.0.1:50063).")
+    var proposalsAddress: String?
+
+    @Option(name: .customLong("consultation"),
+            help: "host:port of consultation, whose feed analytics reads (env XIESHANG_CONSULTATION, default 127.0.0.1:50064).")
+    var consultationAddress: String?
+
     @Option(help: "Event-loop threads (env XIESHANG_THREADS, default one per core).")
     var threads: Int?
 
@@ -52,10 +62,28 @@ struct ServiceOptions: ParsableArguments {
 
     /// The directory's host and port.
     func resolvedDirectory() throws -> (host: String, port: Int) {
-        let raw = directoryAddress ?? Self.env["XIESHANG_DIRECTORY"] ?? "127.0.0.1:50061"
+        try Self.address(directoryAddress, env: "XIESHANG_DIRECTORY", default: "127.0.0.1:50061", what: "directory")
+    }
+
+    /// The host and port of each service analytics reads.
+    func resolvedFeeds() throws -> [(name: String, host: String, port: Int)] {
+        let (dh, dp) = try resolvedDirectory()
+        var out = [("directory", dh, dp)]
+        for (name, flag, env, value) in [("intake", intakeAddress, "XIESHANG_INTAKE", "127.0.0.1:50062"),
+                                         ("proposals", proposalsAddress, "XIESHANG_PROPOSALS", "127.0.0.1:50063"),
+                                         ("consultation", consultationAddress, "XIESHANG_CONSULTATION", "127.0.0.1:50064")] {
+            let (h, p) = try Self.address(flag, env: env, default: value, what: name)
+            out.append((name, h, p))
+        }
+        return out
+    }
+
+    /// `flag`, else the environment's `env`, else `value`, as host and port.
+    static func address(_ flag: String?, env: String, default value: String, what: String) throws -> (host: String, port: Int) {
+        let raw = flag ?? Self.env[env] ?? value
         guard let colon = raw.lastIndex(of: ":"), let port = Int(raw[raw.index(after: colon)...]), (1...65535).contains(port),
               colon != raw.startIndex else {
-            throw ValidationError("directory address '\(raw)' is not host:port")
+            throw ValidationError("\(what) address '\(raw)' is not host:port")
         }
         return (String(raw[..<colon]), port)
     }
