@@ -78,6 +78,7 @@ PROTO_FILES = (
     "xieshang/intake/v1/intake.proto",
     "xieshang/consultation/v1/consultation.proto",
     "xieshang/proposal/v1/proposal.proto",
+    "xieshang/analytics/v1/analytics.proto",
 )
 
 GEN_ENV = "XIESHANG_PY_GEN_DIR"
