@@ -242,7 +242,7 @@ public struct AnalyticsStore: Sendable {
     /// Grouped figures of `committees` in `scope` over `period`: whole months from the roll-up
     /// (committee scope), the rest from the facts; duty entries come as kind `duty`, state the
     /// duty kind.
-    public func figures(committees: [Int64], scope: ScopeFilter, period: Period) async throws -> [FigureRow] {
+    public func figures(committees: [Int64], scope: ScopeFilter, period: Period, rollup: Bool = true) async throws -> [FigureRow] {
         guard !committees.isEmpty else { return [] }
         return try await database.read { conn in
             let inList = "committee_id IN (\(Self.marks(committees.count)))"
@@ -256,10 +256,10 @@ public struct AnalyticsStore: Sendable {
                 }
             }
             var ranges = [period]
-            if scope == .committee {
+            if scope == .committee && rollup {
                 let (months, edges) = period.split
                 if let months {
-                    try collect("SELECT committee_id, kind, state, category, \(sums) FROM rollup WHERE \(inList) AND month BETWEEN ? AND ? GROUP BY committee_id, kind, state, category",
+                    try collect("SELECT committee_id, kind, state, category, \(sums) FROM rollup WHERE \(inList) AND month BETWEEN ? AND ? GROUP BY committee_id, kind, state, category HAVING SUM(n) <> 0",
                                 cs + [.integer(Int64(months.lowerBound)), .integer(Int64(months.upperBound))])
                 }
                 ranges = edges
