@@ -7,6 +7,7 @@
 #   scripts/bench.sh intake     submissions, routing and search (also over 1,000,000 items)
 #   scripts/bench.sh proposals  a plenary day: 2,000 proposals submitted, registered and assigned
 #   scripts/bench.sh consultation  conflict checks and free slots over a county year of 5,000 meetings
+#   scripts/bench.sh analytics  ingest of a recorded prefecture year (about 1,000,000 events) and dashboards
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
@@ -28,4 +29,7 @@ if [ "$what" = all ] || [ "$what" = proposals ]; then
 fi
 if [ "$what" = all ] || [ "$what" = consultation ]; then
   python3 scripts/bench_consultation.py "$@"
+fi
+if [ "$what" = all ] || [ "$what" = analytics ]; then
+  python3 scripts/bench_analytics.py "$@"
 fi

@@ -70,7 +70,10 @@ public enum EventLog {
             binds += committees.map { .integer($0) }
         }
         if !kinds.isEmpty {
-            sql += " AND entity_kind IN (" + kinds.map { _ in "?" }.joined(separator: ", ") + ")"
+            // The log is read in sequence order: on SQLite the unary + keeps the planner on the
+            // primary key instead of the (entity_kind, entity_id, seq) index, which would read
+            // every event of those kinds and sort them for each batch.
+            sql += (conn.dialect == .sqlite ? " AND +entity_kind IN (" : " AND entity_kind IN (") + kinds.map { _ in "?" }.joined(separator: ", ") + ")"
             binds += kinds.map { .text($0) }
         }
         sql += " ORDER BY seq LIMIT ?"

@@ -22,6 +22,7 @@ struct AnalyticsBench: AsyncParsableCommand {
     @Option(help: "Opinions per county (the bulk of the events).") var items = 10_000
     @Option(help: "Seconds the dashboard workload runs.") var seconds = 15.0
     @Option(help: "Concurrent dashboard callers.") var concurrency = 8
+    @Flag(help: "Also time applying the generated events straight to a second store, without the feeds (where the time goes).") var direct = false
 
     func run() async throws {
         var feed = SyntheticFeed()
@@ -50,6 +51,26 @@ struct AnalyticsBench: AsyncParsableCommand {
         }
         for (s, list) in pending where !list.isEmpty { chunks.append((s, list)) }
         for (s, list) in chunks { try await recorded[s]!.append(list) }
+        var directRate = 0.0
+        if direct {
+            let path = (feeds as NSString).appendingPathComponent("direct.sqlite3")
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+            let db = try Database(configuration: DatabaseConfiguration(engine: .sqlite(path: path)))
+            let store = AnalyticsStore(database: db)
+            try await store.migrate()
+            let d0 = DispatchTime.now().uptimeNanoseconds
+            var n = 0
+            for source in Source.allCases {
+                for (s, list) in chunks where s == source {
+                    for start in stride(from: 0, to: list.count, by: 2000) {
+                        n += try await store.apply(source, events: Array(list[start..<min(start + 2000, list.count)]))
+                    }
+                }
+            }
+            directRate = Double(n) / (Double(DispatchTime.now().uptimeNanoseconds - d0) / 1e9)
+            FileHandle.standardError.write("applied \(n) directly at \(Int(directRate))/s\n".data(using: .utf8)!)
+            await db.close()
+        }
         chunks.removeAll()
         let total = feed.truth.events.values.reduce(0, +)
         let recordSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
@@ -157,7 +178,7 @@ struct AnalyticsBench: AsyncParsableCommand {
         await db.close()
         var out: [String: Any] = [
             "events": total, "members": feed.membersPerCounty * counties, "counties": counties, "record_seconds": recordSeconds,
-            "ingest_seconds": ingestSeconds, "ingest_rate": Double(total) / ingestSeconds,
+            "ingest_seconds": ingestSeconds, "ingest_rate": Double(total) / ingestSeconds, "direct_rate": directRate,
         ]
         out["events_by_source"] = Dictionary(uniqueKeysWithValues: targets.map { ($0.key.rawValue, $0.value) })
         out["dashboard"] = run.figures.merging(["by_kind": byKind]) { a, _ in a }

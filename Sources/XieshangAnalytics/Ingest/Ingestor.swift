@@ -83,6 +83,7 @@ public final class Ingestor: Sendable {
                 request.entityKinds = source.entityKinds
                 request.heartbeats = true
                 let call = channel.serverStreaming(source.watch, request, options: Self.options)
+                var applied = request.afterCursor
                 try await withTaskCancellationHandler {
                     var buffer: [Xieshang_Events_V1_Event] = []
                     for try await e in call.responses {
@@ -93,7 +94,10 @@ public final class Ingestor: Sendable {
                                 $0.connected = true
                                 $0.lastError = ""
                             }
-                            try await store.apply(source, events: buffer, head: e.sequence)
+                            if !buffer.isEmpty || e.sequence > applied {
+                                try await store.apply(source, events: buffer, head: e.sequence)
+                                applied = max(applied, e.sequence)
+                            }
                             buffer.removeAll(keepingCapacity: true)
                             backoff = 200_000_000
                         } else {
@@ -104,6 +108,7 @@ public final class Ingestor: Sendable {
                                     $0.connected = true
                                 }
                                 try await store.apply(source, events: buffer)
+                                applied = max(applied, e.sequence)
                                 buffer.removeAll(keepingCapacity: true)
                             }
                         }

@@ -47,14 +47,16 @@ public enum ScopeFilter: Equatable, Sendable {
     case station(Int64)
     case member(Int64)
 
-    /// The condition on a `facts` row, with its binds.
-    var facts: (String, [SQLValue]) {
+    /// Conditions on `facts` rows, with their binds: disjoint, each served by one index (a
+    /// sector's facts are its own plus those of its members filed under no or another sector).
+    var facts: [(String, [SQLValue])] {
         switch self {
-        case .committee: ("1 = 1", [])
-        case .sector(let id): ("(sector_id = ? OR member_id IN (SELECT id FROM members WHERE sector_id = ?))", [.integer(id), .integer(id)])
-        case .town(let id): ("town_id = ?", [.integer(id)])
-        case .station(let id): ("member_id IN (SELECT id FROM members WHERE station_id = ?)", [.integer(id)])
-        case .member(let id): ("member_id = ?", [.integer(id)])
+        case .committee: [("1 = 1", [])]
+        case .sector(let id): [("sector_id = ?", [.integer(id)]),
+                               ("sector_id <> ? AND member_id IN (SELECT id FROM members WHERE sector_id = ?)", [.integer(id), .integer(id)])]
+        case .town(let id): [("town_id = ?", [.integer(id)])]
+        case .station(let id): [("member_id IN (SELECT id FROM members WHERE station_id = ?)", [.integer(id)])]
+        case .member(let id): [("member_id = ?", [.integer(id)])]
         }
     }
 
@@ -264,13 +266,17 @@ public struct AnalyticsStore: Sendable {
                 }
                 ranges = edges
             }
-            let (filter, fb) = scope.facts
             let (dutyFilter, db) = scope.duties
+            // A scoped query finds its rows by the scope's index; the committee list only filters
+            // (`+ 0` keeps the planner off the committee-and-day index, which would read the whole year).
+            let committeeFilter = scope == .committee ? inList : "committee_id + 0 IN (\(Self.marks(committees.count)))"
             for p in ranges {
                 let days: [SQLValue] = [.integer(Int64(p.from)), .integer(Int64(p.to))]
-                try collect("SELECT committee_id, kind, state, category, \(sums) FROM facts WHERE \(inList) AND day BETWEEN ? AND ? AND \(filter) GROUP BY committee_id, kind, state, category",
-                            cs + days + fb)
-                for r in try conn.query("SELECT committee_id, kind, COUNT(*) AS n FROM duties WHERE \(inList) AND day BETWEEN ? AND ? AND \(dutyFilter) GROUP BY committee_id, kind",
+                for (filter, fb) in scope.facts {
+                    try collect("SELECT committee_id, kind, state, category, \(sums) FROM facts WHERE \(committeeFilter) AND day BETWEEN ? AND ? AND \(filter) GROUP BY committee_id, kind, state, category",
+                                cs + days + fb)
+                }
+                for r in try conn.query("SELECT committee_id, kind, COUNT(*) AS n FROM duties WHERE \(committeeFilter) AND day BETWEEN ? AND ? AND \(dutyFilter) GROUP BY committee_id, kind",
                                         cs + days + db) {
                     var m = Measures()
                     m.n = r.int("n")
