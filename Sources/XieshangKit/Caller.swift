@@ -49,6 +49,16 @@ public struct Caller: Sendable {
         throw DomainError.forbidden("\(action) needs a committee account")
     }
 
+    /// Metadata for a service calling another as itself (`service` is recorded as the actor):
+    /// a system principal of `committee`, which system principals see past.
+    public static func system(_ service: String, committee: Int64) -> Metadata {
+        var p = Xieshang_Common_V1_Principal()
+        p.committeeId = committee
+        p.roles = [.system]
+        p.displayName = service
+        return metadata(for: p)
+    }
+
     /// Metadata carrying `principal`, for client calls.
     public static func metadata(for principal: Xieshang_Common_V1_Principal) -> Metadata {
         var m = Metadata()

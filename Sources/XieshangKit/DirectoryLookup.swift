@@ -48,11 +48,7 @@ public final class RemoteDirectory: DirectoryLookup, @unchecked Sendable {
     }
 
     func options(_ committee: Int64) -> CallOptions {
-        var p = Xieshang_Common_V1_Principal()
-        p.committeeId = committee
-        p.roles = [.system]
-        p.displayName = serviceName
-        return CallOptions(metadata: Caller.metadata(for: p), timeout: timeout)
+        CallOptions(metadata: Caller.system(serviceName, committee: committee), timeout: timeout)
     }
 
     private func cached<T: Sendable>(_ key: String, _ fetch: () async throws -> T) async throws -> T? {

@@ -72,6 +72,13 @@ public struct EventFeed: Sendable {
         return r
     }
 
+    /// A wire event as a draft to append to another log (its sequence is assigned there).
+    public static func draft(_ e: Xieshang_Events_V1_Event) -> EventDraft {
+        EventDraft(committeeID: e.committeeId, entityKind: e.entityKind, entityID: e.entityId, eventType: e.eventType,
+                   actorAccountID: e.actorAccountId, actorName: e.actorName, atMilliseconds: e.atUnixMs,
+                   payloadType: e.payloadType, before: e.before, after: e.after)
+    }
+
     /// The wire form of a log entry.
     public static func message(_ r: EventRecord) -> Xieshang_Events_V1_Event {
         var e = Xieshang_Events_V1_Event()

@@ -64,14 +64,18 @@ public final class Ingestor: Sendable {
         live.withLockedValue { change(&$0[source, default: Live()]) }
     }
 
-    /// The principal consumers call with: a service, which sees every committee's events.
-    static var options: CallOptions {
-        var p = Xieshang_Common_V1_Principal()
-        p.committeeId = 1
-        p.roles = [.system]
-        p.displayName = "analytics"
-        return CallOptions(metadata: Caller.metadata(for: p))
+    /// The stream of `source` is up and has reached at least `sequence`.
+    private func heard(_ source: Source, upTo sequence: Int64) {
+        update(source) {
+            $0.head = max($0.head, sequence)
+            $0.connected = true
+            $0.lastError = ""
+        }
     }
+
+    /// Consumers call as a service, which sees every committee's events (the committee named
+    /// is only the one the principal must carry).
+    static let options = CallOptions(metadata: Caller.system("analytics", committee: 1))
 
     private func consume(_ source: Source) async {
         guard let channel = channels[source] else { return }
@@ -89,11 +93,7 @@ public final class Ingestor: Sendable {
                     for try await e in call.responses {
                         if e.entityKind.isEmpty {
                             // Caught up to the head: apply what is buffered and move past filtered events.
-                            update(source) {
-                                $0.head = max($0.head, e.sequence)
-                                $0.connected = true
-                                $0.lastError = ""
-                            }
+                            heard(source, upTo: e.sequence)
                             if !buffer.isEmpty || e.sequence > applied {
                                 try await store.apply(source, events: buffer, head: e.sequence)
                                 applied = max(applied, e.sequence)
@@ -103,10 +103,7 @@ public final class Ingestor: Sendable {
                         } else {
                             buffer.append(e)
                             if buffer.count >= batchSize {
-                                update(source) {
-                                    $0.head = max($0.head, e.sequence)
-                                    $0.connected = true
-                                }
+                                heard(source, upTo: e.sequence)
                                 try await store.apply(source, events: buffer)
                                 applied = max(applied, e.sequence)
                                 buffer.removeAll(keepingCapacity: true)

@@ -50,11 +50,9 @@ public struct AnalyticsService: Sendable {
         try await store.rules(committee: committee) ?? Scoring.defaultRules(committee: committee)
     }
 
-    /// Scores of the active members of `committees` in `scope` for `year`, best first.
-    func scores(_ committees: [Int64], scope: ScopeFilter, year: Int32) async throws -> [MemberScore] {
-        async let counts = store.dutyCounts(committees: committees, scope: scope, year: year)
-        let (members, _) = try await store.members(committees: committees, scope: scope)
-        let byMember = try await counts
+    /// Scores of `members` (the active members of `committees` in `scope`) for `year`, best first.
+    func scores(_ committees: [Int64], scope: ScopeFilter, year: Int32, members: [MemberRow]) async throws -> [MemberScore] {
+        let byMember = try await store.dutyCounts(committees: committees, scope: scope, year: year)
         var rules: [Int64: PointRules] = [:]
         for c in Set(members.map(\.committee)) { rules[c] = try await self.rules(c) }
         return Scoring.ranked(members.map { m in
@@ -90,8 +88,8 @@ extension AnalyticsService: Xieshang_Analytics_V1_AnalyticsServiceProvider {
 
         async let current = store.figures(committees: covered, scope: scope, period: period)
         async let earlier = store.figures(committees: covered, scope: scope, period: period.yearEarlier)
-        async let ranking = scores(covered, scope: scope, year: period.to / 10000)
         let (members, towns) = try await store.members(committees: covered, scope: scope)
+        async let ranking = scores(covered, scope: scope, year: period.to / 10000, members: members)
 
         var d = Xieshang_Analytics_V1_Dashboard()
         d.committeeId = id
@@ -150,7 +148,9 @@ extension AnalyticsService: Xieshang_Analytics_V1_AnalyticsServiceProvider {
         let freshness = try await ingestor.freshness()
         var r = Xieshang_Analytics_V1_ScoresResponse()
         r.year = year
-        r.scores = try await scores(covered, scope: .committee, year: year).filter { !request.notCompetentOnly || $0.grade == .notCompetent }
+        let members = try await store.members(committees: covered, scope: .committee).members
+        r.scores = try await scores(covered, scope: .committee, year: year, members: members)
+            .filter { !request.notCompetentOnly || $0.grade == .notCompetent }
         r.freshness = freshness
         return r
     }

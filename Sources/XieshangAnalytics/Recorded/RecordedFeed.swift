@@ -23,11 +23,7 @@ public struct RecordedFeed: RPCService {
     /// Appends `events` (their sequence numbers are assigned anew, in order).
     public func append(_ events: [Xieshang_Events_V1_Event]) async throws {
         try await database.write { tx in
-            for e in events {
-                tx.emit(EventDraft(committeeID: e.committeeId, entityKind: e.entityKind, entityID: e.entityId, eventType: e.eventType,
-                                   actorAccountID: e.actorAccountId, actorName: e.actorName, atMilliseconds: e.atUnixMs,
-                                   payloadType: e.payloadType, before: e.before, after: e.after))
-            }
+            for e in events { tx.emit(EventFeed.draft(e)) }
         }
     }
 

@@ -28,8 +28,8 @@ public struct Period: Equatable, Sendable {
         let startsMonth = p.day == 1
         let endsMonth = last.adding(days: 1).parts.day == 1
         let firstFull = startsMonth ? first : CivilDate(year: p.year, month: p.month, day: 1)!.adding(months: 1)
-        let lp = last.parts
-        let lastFullStart = endsMonth ? CivilDate(year: lp.year, month: lp.month, day: 1)! : CivilDate(year: lp.year, month: lp.month, day: 1)!.adding(months: -1)
+        let lastMonth = CivilDate(year: last.parts.year, month: last.parts.month, day: 1)!
+        let lastFullStart = endsMonth ? lastMonth : lastMonth.adding(months: -1)
         guard firstFull <= lastFullStart else { return (nil, [self]) }
         var edges: [Period] = []
         if first < firstFull { edges.append(Period(from: from, to: Day.from(firstFull.adding(days: -1)))) }
@@ -73,7 +73,11 @@ public enum ScopeFilter: Equatable, Sendable {
 
     /// The condition on a `duties` or `duty_counts` row (by the member's attributes).
     var duties: (String, [SQLValue]) {
-        if case .committee = self { return ("1 = 1", []) }
+        switch self {
+        case .committee: return ("1 = 1", [])
+        case .member(let id): return ("member_id = ?", [.integer(id)])
+        default: break
+        }
         let (m, binds) = members
         return ("member_id IN (SELECT id FROM members WHERE \(m))", binds)
     }
@@ -122,7 +126,8 @@ public struct AnalyticsStore: Sendable {
     /// (events the source filtered out). Returns how many were applied.
     @discardableResult
     public func apply(_ source: Source, events: [Xieshang_Events_V1_Event], head: Int64? = nil) async throws -> Int {
-        try await database.write { tx in
+        if events.isEmpty && head == nil { return 0 }
+        return try await database.write { tx in
             let row = try tx.query("SELECT applied_seq, applied_at_ms FROM sources WHERE name = ?", [.text(source.rawValue)]).first
             let cursor = row?.int("applied_seq") ?? 0
             let fresh = events.filter { $0.sequence > cursor }

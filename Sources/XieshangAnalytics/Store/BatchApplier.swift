@@ -16,6 +16,8 @@ final class BatchApplier {
     private var dutyCounts: [DutyCountKey: Int64] = [:]
     private var pendingDuties: [[SQLValue]] = []
     private(set) var applied = 0
+    /// A lookup the projector made that the database failed (thrown after that event).
+    private var lookupError: Error?
 
     struct RollupKey: Hashable, Comparable {
         var committee: Int64, month: Int32, kind: String, state: Int32, category: String
@@ -59,10 +61,11 @@ final class BatchApplier {
         }
     }
 
-    /// The fact at `key`, from memory or the database.
+    /// The fact at `key`, from memory or the database (a failed read is kept for ``apply``).
     func prior(_ key: FactKey) -> Fact? {
-        let base = FactKey(kind: key.kind, id: key.id)
-        if !loaded.contains(base) { try? preload(kind: key.kind, ids: [key.id]) }
+        if !loaded.contains(FactKey(kind: key.kind, id: key.id)) {
+            do { try preload(kind: key.kind, ids: [key.id]) } catch { lookupError = lookupError ?? error }
+        }
         return current[key]
     }
 
@@ -89,6 +92,7 @@ final class BatchApplier {
     /// Applies one event.
     func apply(_ e: Xieshang_Events_V1_Event, source: Source) throws {
         let effects = Projector.effects(e, prior: { self.prior($0) })
+        if let lookupError { throw lookupError }
         for f in effects.facts { put(f) }
         if let clear = effects.clearStationDuty, !clear.days.isEmpty { try clearStationDuty(clear.committee, clear.station, clear.days) }
         for (ordinal, d) in effects.duties.enumerated() {
@@ -197,21 +201,24 @@ enum DirectoryRows {
     static func upsert(_ row: DirectoryRow, on conn: SQLConnection) throws {
         switch row {
         case let .committee(id, parent, name):
-            try conn.execute("INSERT INTO committees (id, parent_id, name) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET parent_id = excluded.parent_id, name = excluded.name",
-                             [.integer(id), .integer(parent), .text(name)])
+            try upsert("committees", ["id": .integer(id), "parent_id": .integer(parent), "name": .text(name)], on: conn)
         case let .town(id, committee, name, archived):
-            try conn.execute("INSERT INTO towns (id, committee_id, name, archived) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, archived = excluded.archived",
-                             [.integer(id), .integer(committee), .text(name), .integer(archived ? 1 : 0)])
+            try upsert("towns", ["id": .integer(id), "committee_id": .integer(committee), "name": .text(name), "archived": .integer(archived ? 1 : 0)], on: conn)
         case let .station(id, committee, town, name):
-            try conn.execute("INSERT INTO stations (id, committee_id, town_id, name) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET town_id = excluded.town_id, name = excluded.name",
-                             [.integer(id), .integer(committee), .integer(town), .text(name)])
+            try upsert("stations", ["id": .integer(id), "committee_id": .integer(committee), "town_id": .integer(town), "name": .text(name)], on: conn)
         case let .member(m):
-            let columns = ["id", "committee_id", "name", "sector_id", "station_id", "residence_town_id", "work_town_id", "contact_town_id", "assistance_town_id", "active"]
-            let values: [SQLValue] = [.integer(m.id), .integer(m.committeeId), .text(m.name), .integer(m.sectorId), .integer(m.stationId),
-                                      .integer(m.residenceTownId), .integer(m.workTownId), .integer(m.contactTownId), .integer(m.assistanceTownId),
-                                      .integer(m.status == .retired ? 0 : 1)]
-            try Rows.insert(into: "members", columns: columns, rows: [values],
-                            suffix: " ON CONFLICT (id) DO UPDATE SET " + columns.dropFirst().map { "\($0) = excluded.\($0)" }.joined(separator: ", "), on: conn)
+            try upsert("members", ["id": .integer(m.id), "committee_id": .integer(m.committeeId), "name": .text(m.name),
+                                   "sector_id": .integer(m.sectorId), "station_id": .integer(m.stationId),
+                                   "residence_town_id": .integer(m.residenceTownId), "work_town_id": .integer(m.workTownId),
+                                   "contact_town_id": .integer(m.contactTownId), "assistance_town_id": .integer(m.assistanceTownId),
+                                   "active": .integer(m.status == .retired ? 0 : 1)], on: conn)
         }
+    }
+
+    /// Inserts the row with primary key `id`, or replaces its other columns.
+    private static func upsert(_ table: String, _ row: [String: SQLValue], on conn: SQLConnection) throws {
+        let columns = ["id"] + row.keys.filter { $0 != "id" }.sorted()
+        try Rows.insert(into: table, columns: columns, rows: [columns.map { row[$0]! }],
+                        suffix: " ON CONFLICT (id) DO UPDATE SET " + columns.dropFirst().map { "\($0) = excluded.\($0)" }.joined(separator: ", "), on: conn)
     }
 }
