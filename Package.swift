@@ -51,7 +51,7 @@ let package = Package(
         ),
         .target(
             name: "XieshangKit",
-            dependencies: ["XieshangAPI", "XieshangRPC", "XieshangStore", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
+            dependencies: ["XieshangAPI", "XieshangRPC", "XieshangStore", "CSodium", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
         ),
         .target(
             name: "XieshangDirectory",
@@ -76,11 +76,19 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
+        .target(
+            name: "XieshangGateway",
+            dependencies: [
+                "XieshangAPI", "XieshangRPC", "XieshangStore", "XieshangKit",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .target(name: "XieshangInterop", dependencies: ["XieshangAPI", "XieshangRPC"]),
         .executableTarget(
             name: "xieshang",
             dependencies: [
-                "XieshangAPI", "XieshangRPC", "XieshangInterop", "XieshangStore", "XieshangKit", "XieshangDirectory", "XieshangIntake", "XieshangProposal", "XieshangConsultation", "XieshangAnalytics",
+                "XieshangAPI", "XieshangRPC", "XieshangInterop", "XieshangStore", "XieshangKit", "XieshangDirectory", "XieshangIntake", "XieshangProposal", "XieshangConsultation", "XieshangAnalytics", "XieshangGateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -115,6 +123,10 @@ let package = Package(
         .testTarget(
             name: "XieshangAnalyticsTests",
             dependencies: ["XieshangAnalytics", "XieshangKit", "XieshangStore", "XieshangAPI", "XieshangRPC", "XieshangTestSupport"]
+        ),
+        .testTarget(
+            name: "XieshangGatewayTests",
+            dependencies: ["XieshangGateway", "XieshangKit", "XieshangAPI", "XieshangRPC"]
         ),
         .testTarget(
             name: "XieshangDirectoryTests",

@@ -484,10 +484,10 @@ def emit_service(w, model, pkg, s):
     w(f"public struct {swift}Client: Sendable {{")
     w.indent()
     w("/// The channel calls go through.")
-    w("public let channel: RPCChannel")
+    w("public let channel: any ClientTransport")
     w()
     w("/// A client that calls through `channel`.")
-    w("public init(channel: RPCChannel) { self.channel = channel }")
+    w("public init(channel: any ClientTransport) { self.channel = channel }")
     for mth in s.method:
         req = model.messages[mth.input_type][1]
         resp = model.messages[mth.output_type][1]
@@ -539,7 +539,37 @@ def generate(fds, c_names, out_dir, targets):
         with open(path, "w", encoding="utf-8") as fh:
             fh.write("\n".join(w.lines).rstrip() + "\n")
         written.append(path)
+    written.append(emit_descriptors(fds, out_dir, targets))
     return written
+
+
+def emit_descriptors(fds, out_dir, targets):
+    """Writes every emitted file's FileDescriptorProto (base64, no source info) for server
+    reflection and for tools that read messages by their schema at run time."""
+    import base64
+    w = Writer()
+    w.lines.append(HEADER.format(src="protos/ (every file)"))
+    w("/// The serialized `FileDescriptorProto` of every file under protos/, in dependency order.")
+    w("public enum ProtoDescriptorSet {")
+    w.indent()
+    w("/// (file name, base64 of its FileDescriptorProto).")
+    w("public static let files: [(name: String, base64: String)] = [")
+    w.indent()
+    for f in fds.file:
+        if f.name not in targets:
+            continue
+        c = d.FileDescriptorProto()
+        c.CopyFrom(f)
+        c.ClearField("source_code_info")
+        w(f'("{f.name}", "{base64.b64encode(c.SerializeToString()).decode()}"),')
+    w.dedent()
+    w("]")
+    w.dedent()
+    w("}")
+    path = os.path.join(out_dir, "proto_descriptor_set.swift")
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write("\n".join(w.lines).rstrip() + "\n")
+    return path
 
 
 def main():

@@ -59,8 +59,10 @@ public struct Caller: Sendable {
         return metadata(for: p)
     }
 
-    /// Metadata carrying `principal`, for client calls.
+    /// Metadata carrying `principal`, for client calls; signed when the process has a
+    /// ``PrincipalSigner``.
     public static func metadata(for principal: Xieshang_Common_V1_Principal) -> Metadata {
+        if let signer = PrincipalSigner.process { return signer.metadata(for: principal) }
         var m = Metadata()
         m.add(metadataKey, binary: principal.serializedBytes())
         return m

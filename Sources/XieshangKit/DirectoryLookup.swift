@@ -40,7 +40,7 @@ public final class RemoteDirectory: DirectoryLookup, @unchecked Sendable {
     let serviceName: String
     private let cache = NIOLockedValueBox([String: (expires: Double, value: any Sendable)]())
 
-    public init(channel: RPCChannel, serviceName: String, ttl: Double = 30, timeout: Double = 5) {
+    public init(channel: any ClientTransport, serviceName: String, ttl: Double = 30, timeout: Double = 5) {
         self.client = Xieshang_Directory_V1_DirectoryServiceClient(channel: channel)
         self.serviceName = serviceName
         self.ttl = ttl

@@ -6,6 +6,7 @@ import XieshangAnalytics
 import XieshangAPI
 import XieshangConsultation
 import XieshangDirectory
+import XieshangGateway
 import XieshangIntake
 import XieshangKit
 import XieshangProposal
@@ -16,18 +17,21 @@ import XieshangStore
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run one service (directory, intake, proposals, consultation or analytics) with its health service.",
+        abstract: "Run one service (directory, intake, proposals, consultation, analytics) or the gateway, with health.",
         discussion: """
-            Migrates its database on start. Stops gracefully on SIGTERM or Ctrl-C. Default ports: \
-            directory 50061, intake 50062, proposals 50063, consultation 50064, analytics 50065. The other services \
+            Migrates its database on start. Stops gracefully on SIGTERM or Ctrl-C. Every process needs \
+            XIESHANG_PRINCIPAL_SECRET: the gateway signs the principal it forwards with it and the services refuse calls \
+            whose principal is not signed with it. Default ports: gateway 50060, directory 50061, intake 50062, proposals 50063, consultation 50064, analytics 50065. The other services \
             check members, units, places and the working-day calendar against the directory named by --directory. \
             Analytics reads the change feeds of the directory, intake, proposals and consultation (--directory, --intake, \
             --proposals, --consultation) and keeps up with them while it runs. Several proposal \
             replicas may share one database: registration numbers stay gap-free and unique; \
-            consultation replicas too: a venue or person is never double-booked.
+            consultation replicas too: a venue or person is never double-booked. The gateway (--directory, --intake, \
+            --proposals, --consultation, --analytics; each host:port or a comma-separated list, names resolved to every \
+            replica) authenticates callers, applies the role × method policy and forwards every service's RPCs.
             """)
 
-    @Argument(help: "The service: directory, intake, proposals, consultation or analytics.")
+    @Argument(help: "The service: gateway, directory, intake, proposals, consultation or analytics.")
     var service: String
 
     @OptionGroup var options: ServiceOptions
@@ -36,8 +40,11 @@ struct ServeCommand: AsyncParsableCommand {
     var seedDemo = false
 
     func run() async throws {
+        let signer = try options.installSigner()
         let running: RunningService
         switch service {
+        case "gateway":
+            running = try await RunningService.gateway(options: options, port: options.resolvedPort(default: 50060), signer: signer)
         case "directory":
             running = try await RunningService.directory(options: options, port: options.resolvedPort(default: 50061), seedDemo: seedDemo)
         case "intake":
@@ -49,7 +56,7 @@ struct ServeCommand: AsyncParsableCommand {
         case "analytics":
             running = try await RunningService.analytics(options: options, port: options.resolvedPort(default: 50065))
         default:
-            throw ValidationError("unknown service '\(service)'; available: directory, intake, proposals, consultation, analytics")
+            throw ValidationError("unknown service '\(service)'; available: gateway, directory, intake, proposals, consultation, analytics")
         }
         print("\(service) listening on \(options.resolvedHost()):\(running.port)")
         fflush(stdout)
@@ -70,7 +77,7 @@ struct RunningService {
     static func serve(options: ServiceOptions, port: Int, name: String, service: RPCService,
                       cleanup: @escaping @Sendable () async -> Void) async throws -> RunningService {
         let health = HealthService(serving: [name])
-        let server = RPCServer(configuration: options.serverConfiguration(port: port), services: [service, health])
+        let server = RPCServer(configuration: options.serverConfiguration(port: port, signer: PrincipalSigner.process), services: [service, health])
         let bound = try await server.start()
         return RunningService(server: server, health: health, port: bound, cleanup: cleanup)
     }
@@ -124,9 +131,9 @@ struct RunningService {
         let database = try Database(configuration: options.database(service: "analytics"))
         let store = AnalyticsStore(database: database)
         try await store.migrate()
-        var channels: [Source: RPCChannel] = [:]
-        for feed in try options.resolvedFeeds() {
-            if let source = Source(rawValue: feed.name) { channels[source] = RPCChannel(host: feed.host, port: feed.port) }
+        var channels: [Source: BalancedChannel] = [:]
+        for peer in [PeerService.directory, .intake, .proposals, .consultation] {
+            if let source = Source(rawValue: peer.rawValue) { channels[source] = try options.channel(to: peer) }
         }
         let ingestor = Ingestor(store: store, channels: channels)
         let opened = Array(channels.values)
@@ -139,13 +146,26 @@ struct RunningService {
         }
     }
 
+    /// The gateway: the services' RPCs forwarded over a pooled client per service, its own calls,
+    /// reflection and health. It keeps no data.
+    static func gateway(options: ServiceOptions, port: Int, signer: PrincipalSigner) async throws -> RunningService {
+        let routes = Routes(directory: try options.channel(to: .directory), intake: try options.channel(to: .intake),
+                            proposals: try options.channel(to: .proposals), consultation: try options.channel(to: .consultation),
+                            analytics: try options.channel(to: .analytics))
+        let gateway = Gateway(routes: routes, signer: signer, publicPerMinute: try options.resolvedPublicRate(),
+                              sessionSeconds: try options.resolvedSessionHours() * 3600)
+        // Callers present tokens here, not signed principals: no principal filter on this server.
+        let server = RPCServer(configuration: options.serverConfiguration(port: port), services: gateway.services)
+        let bound = try await server.start()
+        return RunningService(server: server, health: gateway.health, port: bound) { await routes.close() }
+    }
+
     /// Opens the database of `service` and serves what `make` builds over it and a channel to the
     /// directory named in `options`.
     static func withDirectory(options: ServiceOptions, port: Int, name: String, database service: String,
-                              _ make: (Database, RPCChannel) async throws -> RPCService) async throws -> RunningService {
+                              _ make: (Database, BalancedChannel) async throws -> RPCService) async throws -> RunningService {
         let database = try Database(configuration: options.database(service: service))
-        let (dirHost, dirPort) = try options.resolvedDirectory()
-        let channel = RPCChannel(host: dirHost, port: dirPort)
+        let channel = try options.channel(to: .directory)
         return try await serve(options: options, port: port, name: name, service: try await make(database, channel)) {
             await channel.close()
             await database.close()

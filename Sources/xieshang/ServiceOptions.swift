@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import XieshangDirectory
+import XieshangKit
 import XieshangRPC
 import XieshangStore
 
@@ -46,6 +47,19 @@ struct ServiceOptions: ParsableArguments {
             help: "host:port of consultation, whose feed analytics reads (env XIESHANG_CONSULTATION, default 127.0.0.1:50064).")
     var consultationAddress: String?
 
+    @Option(name: .customLong("analytics"), help: "host:port of analytics, for the gateway (env XIESHANG_ANALYTICS, default 127.0.0.1:50065).")
+    var analyticsAddress: String?
+
+    @Option(name: .customLong("principal-secret"),
+            help: "Secret (16+ characters) the gateway signs forwarded principals with and services check them by; the same in every process (env XIESHANG_PRINCIPAL_SECRET, required).")
+    var principalSecret: String?
+
+    @Option(name: .customLong("public-rate"), help: "Gateway: public calls a minute per client address (env XIESHANG_PUBLIC_RATE, default 60).")
+    var publicRate: Int?
+
+    @Option(name: .customLong("session-hours"), help: "Gateway: lifetime of a login's token in hours (env XIESHANG_SESSION_HOURS, default 12).")
+    var sessionHours: Double?
+
     @Option(help: "Event-loop threads (env XIESHANG_THREADS, default one per core).")
     var threads: Int?
 
@@ -60,38 +74,59 @@ struct ServiceOptions: ParsableArguments {
         return p
     }
 
-    /// The directory's host and port.
-    func resolvedDirectory() throws -> (host: String, port: Int) {
-        try Self.address(directoryAddress, env: "XIESHANG_DIRECTORY", default: "127.0.0.1:50061", what: "directory")
+    /// The addresses of another service: `host:port`, or several separated by commas; each name
+    /// is resolved to all its addresses when called (one per replica).
+    func targets(of service: PeerService) throws -> [(host: String, port: Int)] {
+        let flag: String?
+        switch service {
+        case .directory: flag = directoryAddress
+        case .intake: flag = intakeAddress
+        case .proposals: flag = proposalsAddress
+        case .consultation: flag = consultationAddress
+        case .analytics: flag = analyticsAddress
+        }
+        let raw = flag ?? Self.env[service.environment] ?? service.defaultAddress
+        guard let t = BalancedChannel.parseTargets(raw) else {
+            throw ValidationError("\(service.rawValue) address '\(raw)' is not host:port[,host:port…] (\(service.environment))")
+        }
+        return t
     }
 
-    /// The host and port of each service analytics reads.
-    func resolvedFeeds() throws -> [(name: String, host: String, port: Int)] {
-        let (dh, dp) = try resolvedDirectory()
-        var out = [("directory", dh, dp)]
-        for (name, flag, env, value) in [("intake", intakeAddress, "XIESHANG_INTAKE", "127.0.0.1:50062"),
-                                         ("proposals", proposalsAddress, "XIESHANG_PROPOSALS", "127.0.0.1:50063"),
-                                         ("consultation", consultationAddress, "XIESHANG_CONSULTATION", "127.0.0.1:50064")] {
-            let (h, p) = try Self.address(flag, env: env, default: value, what: name)
-            out.append((name, h, p))
-        }
-        return out
+    /// A pooled client over every replica of `service`.
+    func channel(to service: PeerService) throws -> BalancedChannel {
+        BalancedChannel(targets: try targets(of: service))
     }
 
-    /// `flag`, else the environment's `env`, else `value`, as host and port.
-    static func address(_ flag: String?, env: String, default value: String, what: String) throws -> (host: String, port: Int) {
-        let raw = flag ?? Self.env[env] ?? value
-        guard let colon = raw.lastIndex(of: ":"), let port = Int(raw[raw.index(after: colon)...]), (1...65535).contains(port),
-              colon != raw.startIndex else {
-            throw ValidationError("\(what) address '\(raw)' is not host:port")
+    /// The principal signer every serve process needs, installed for the process's own client calls.
+    func installSigner() throws -> PrincipalSigner {
+        guard let secret = principalSecret ?? Self.env["XIESHANG_PRINCIPAL_SECRET"], !secret.isEmpty else {
+            throw ValidationError("set XIESHANG_PRINCIPAL_SECRET (or --principal-secret): the secret the gateway and every service share")
         }
-        return (String(raw[..<colon]), port)
+        let signer: PrincipalSigner
+        do { signer = try PrincipalSigner(secret: secret) } catch { throw ValidationError("XIESHANG_PRINCIPAL_SECRET \(RPCError.from(error).message)") }
+        PrincipalSigner.process = signer
+        return signer
+    }
+
+    func resolvedPublicRate() throws -> Int {
+        let v = publicRate ?? Self.env["XIESHANG_PUBLIC_RATE"].flatMap(Int.init) ?? 60
+        guard v > 0 else { throw ValidationError("the public rate must be at least 1 a minute") }
+        return v
+    }
+
+    func resolvedSessionHours() throws -> Double {
+        let v = sessionHours ?? Self.env["XIESHANG_SESSION_HOURS"].flatMap(Double.init) ?? 12
+        guard v > 0, v <= 24 * 90 else { throw ValidationError("session hours must be above 0 and at most 2160") }
+        return v
     }
 
     /// A service's server settings: host, `port`, threads; handlers off the event loop (they
     /// wait on the database).
-    func serverConfiguration(port: Int) -> ServerConfiguration {
+    func serverConfiguration(port: Int, signer: PrincipalSigner? = nil) -> ServerConfiguration {
         var config = ServerConfiguration()
+        // Health and reflection answer anyone (probes, tools); every other call needs a signed principal.
+        config.callFilter = signer?.callFilter(open: ["grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection",
+                                                      "grpc.reflection.v1alpha.ServerReflection"])
         config.host = resolvedHost()
         config.port = port
         config.threads = resolvedThreads()
@@ -118,6 +153,23 @@ struct ServiceOptions: ParsableArguments {
         case "interactive": return .interactive
         case "minimal": return .minimal
         case let other: throw ValidationError("password hashing '\(other)' is not interactive or minimal")
+        }
+    }
+}
+
+/// The services one process may call, with their variables and defaults.
+enum PeerService: String, CaseIterable {
+    case directory, intake, proposals, consultation, analytics
+
+    var environment: String { "XIESHANG_\(rawValue.uppercased())" }
+
+    var defaultAddress: String {
+        switch self {
+        case .directory: return "127.0.0.1:50061"
+        case .intake: return "127.0.0.1:50062"
+        case .proposals: return "127.0.0.1:50063"
+        case .consultation: return "127.0.0.1:50064"
+        case .analytics: return "127.0.0.1:50065"
         }
     }
 }

@@ -128,10 +128,10 @@ extension Grpc_Health_V1_HealthProvider {
 /// Typed calls to `grpc.health.v1.Health` over a channel.
 public struct Grpc_Health_V1_HealthClient: Sendable {
     /// The channel calls go through.
-    public let channel: RPCChannel
+    public let channel: any ClientTransport
 
     /// A client that calls through `channel`.
-    public init(channel: RPCChannel) { self.channel = channel }
+    public init(channel: any ClientTransport) { self.channel = channel }
 
     /// Calls `Check` and returns its response.
     public func check(_ request: Grpc_Health_V1_HealthCheckRequest, options: CallOptions = .init()) async throws -> Grpc_Health_V1_HealthCheckResponse {

@@ -60,10 +60,10 @@ extension Grpc_Testing_TestServiceProvider {
 /// Typed calls to `grpc.testing.TestService` over a channel.
 public struct Grpc_Testing_TestServiceClient: Sendable {
     /// The channel calls go through.
-    public let channel: RPCChannel
+    public let channel: any ClientTransport
 
     /// A client that calls through `channel`.
-    public init(channel: RPCChannel) { self.channel = channel }
+    public init(channel: any ClientTransport) { self.channel = channel }
 
     /// Calls `EmptyCall` and returns its response.
     public func emptyCall(_ request: Grpc_Testing_Empty, options: CallOptions = .init()) async throws -> Grpc_Testing_Empty {
@@ -133,10 +133,10 @@ extension Grpc_Testing_UnimplementedServiceProvider {
 /// Typed calls to `grpc.testing.UnimplementedService` over a channel.
 public struct Grpc_Testing_UnimplementedServiceClient: Sendable {
     /// The channel calls go through.
-    public let channel: RPCChannel
+    public let channel: any ClientTransport
 
     /// A client that calls through `channel`.
-    public init(channel: RPCChannel) { self.channel = channel }
+    public init(channel: any ClientTransport) { self.channel = channel }
 
     /// Calls `UnimplementedCall` and returns its response.
     public func unimplementedCall(_ request: Grpc_Testing_Empty, options: CallOptions = .init()) async throws -> Grpc_Testing_Empty {

@@ -1234,10 +1234,10 @@ extension Xieshang_Analytics_V1_AnalyticsServiceProvider {
 /// Typed calls to `xieshang.analytics.v1.AnalyticsService` over a channel.
 public struct Xieshang_Analytics_V1_AnalyticsServiceClient: Sendable {
     /// The channel calls go through.
-    public let channel: RPCChannel
+    public let channel: any ClientTransport
 
     /// A client that calls through `channel`.
-    public init(channel: RPCChannel) { self.channel = channel }
+    public init(channel: any ClientTransport) { self.channel = channel }
 
     /// Calls `GetDashboard` and returns its response.
     public func getDashboard(_ request: Xieshang_Analytics_V1_DashboardRequest, options: CallOptions = .init()) async throws -> Xieshang_Analytics_V1_Dashboard {

@@ -3593,10 +3593,10 @@ extension Xieshang_Consultation_V1_ConsultationServiceProvider {
 /// Typed calls to `xieshang.consultation.v1.ConsultationService` over a channel.
 public struct Xieshang_Consultation_V1_ConsultationServiceClient: Sendable {
     /// The channel calls go through.
-    public let channel: RPCChannel
+    public let channel: any ClientTransport
 
     /// A client that calls through `channel`.
-    public init(channel: RPCChannel) { self.channel = channel }
+    public init(channel: any ClientTransport) { self.channel = channel }
 
     /// Calls `CreatePlan` and returns its response.
     public func createPlan(_ request: Xieshang_Consultation_V1_Plan, options: CallOptions = .init()) async throws -> Xieshang_Consultation_V1_Plan {

@@ -2278,10 +2278,10 @@ extension Xieshang_Directory_V1_DirectoryServiceProvider {
 /// Typed calls to `xieshang.directory.v1.DirectoryService` over a channel.
 public struct Xieshang_Directory_V1_DirectoryServiceClient: Sendable {
     /// The channel calls go through.
-    public let channel: RPCChannel
+    public let channel: any ClientTransport
 
     /// A client that calls through `channel`.
-    public init(channel: RPCChannel) { self.channel = channel }
+    public init(channel: any ClientTransport) { self.channel = channel }
 
     /// Calls `CreateCommittee` and returns its response.
     public func createCommittee(_ request: Xieshang_Directory_V1_Committee, options: CallOptions = .init()) async throws -> Xieshang_Directory_V1_Committee {

@@ -2257,10 +2257,10 @@ extension Xieshang_Intake_V1_IntakeServiceProvider {
 /// Typed calls to `xieshang.intake.v1.IntakeService` over a channel.
 public struct Xieshang_Intake_V1_IntakeServiceClient: Sendable {
     /// The channel calls go through.
-    public let channel: RPCChannel
+    public let channel: any ClientTransport
 
     /// A client that calls through `channel`.
-    public init(channel: RPCChannel) { self.channel = channel }
+    public init(channel: any ClientTransport) { self.channel = channel }
 
     /// Calls `SubmitPublic` and returns its response.
     public func submitPublic(_ request: Xieshang_Intake_V1_PublicSubmission, options: CallOptions = .init()) async throws -> Xieshang_Intake_V1_Ticket {

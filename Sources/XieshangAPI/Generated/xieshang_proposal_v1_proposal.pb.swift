@@ -2393,10 +2393,10 @@ extension Xieshang_Proposal_V1_ProposalServiceProvider {
 /// Typed calls to `xieshang.proposal.v1.ProposalService` over a channel.
 public struct Xieshang_Proposal_V1_ProposalServiceClient: Sendable {
     /// The channel calls go through.
-    public let channel: RPCChannel
+    public let channel: any ClientTransport
 
     /// A client that calls through `channel`.
-    public init(channel: RPCChannel) { self.channel = channel }
+    public init(channel: any ClientTransport) { self.channel = channel }
 
     /// Calls `SubmitProposal` and returns its response.
     public func submitProposal(_ request: Xieshang_Proposal_V1_Proposal, options: CallOptions = .init()) async throws -> Xieshang_Proposal_V1_Proposal {

@@ -21,7 +21,7 @@ extension Source {
 /// backoff from the stored cursor, so delivery is at least once and application exactly once.
 public final class Ingestor: Sendable {
     public let store: AnalyticsStore
-    let channels: [Source: RPCChannel]
+    let channels: [Source: any ClientTransport]
     /// Events applied per transaction at most.
     let batchSize: Int
     private let live = NIOLockedValueBox([Source: Live]())
@@ -35,7 +35,7 @@ public final class Ingestor: Sendable {
         var lastError = ""
     }
 
-    public init(store: AnalyticsStore, channels: [Source: RPCChannel], batchSize: Int = 2000) {
+    public init(store: AnalyticsStore, channels: [Source: any ClientTransport], batchSize: Int = 2000) {
         self.store = store
         self.channels = channels
         self.batchSize = batchSize

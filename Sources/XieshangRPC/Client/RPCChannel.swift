@@ -42,6 +42,20 @@ public final class RPCChannel: Sendable {
         try? await group.shutdownGracefully()
     }
 
+    /// Whether a call would be tried now: a connection is up, or no reconnect delay is running.
+    /// False while the address is backing off after failed connects.
+    public var isReachable: Bool {
+        state.withLockedValue { s in
+            if s.closed { return false }
+            if s.connections.contains(where: { $0.usable }) { return true }
+            guard let at = s.retryAt else { return true }
+            return at <= .now()
+        }
+    }
+
+    /// When the current reconnect delay ends (nil when none runs).
+    var retryAt: NIODeadline? { state.withLockedValue { $0.retryAt } }
+
     private enum Pick {
         case use(ClientConnection)
         case wait(Task<ClientConnection, Error>)

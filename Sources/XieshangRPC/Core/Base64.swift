@@ -1,5 +1,5 @@
 /// Base64 for `-bin` metadata: emits unpadded, accepts padded and unpadded (gRPC allows both).
-enum Base64 {
+public enum Base64 {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
     private static let reverse: [UInt8] = {
         var r = [UInt8](repeating: 0xFF, count: 256)
@@ -7,7 +7,8 @@ enum Base64 {
         return r
     }()
 
-    static func encode(_ bytes: [UInt8]) -> [UInt8] {
+    /// Unpadded base64 of `bytes`.
+    public static func encode(_ bytes: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity((bytes.count + 2) / 3 * 4)
         var i = 0
@@ -27,7 +28,8 @@ enum Base64 {
         return out
     }
 
-    static func decode(_ text: [UInt8]) -> [UInt8]? {
+    /// The bytes of padded or unpadded base64 `text`; nil when it is not base64.
+    public static func decode(_ text: [UInt8]) -> [UInt8]? {
         var end = text.count
         while end > 0 && text[end - 1] == UInt8(ascii: "=") { end -= 1 }
         var out: [UInt8] = []

@@ -24,6 +24,9 @@ public struct ServerConfiguration: Sendable {
     /// Run handlers on the connection's event loop (fastest; handlers must not block).
     /// When false they run on Swift's global executor.
     public var handlersOnEventLoop: Bool = true
+    /// Checked before a call reaches its handler, with the call's path and request metadata: a
+    /// returned error ends the call with that status (e.g. a principal whose signature is wrong).
+    public var callFilter: (@Sendable (_ path: String, _ metadata: Metadata) -> RPCError?)? = nil
 
     /// The defaults.
     public init() {}

@@ -294,6 +294,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler, H2SessionDelegate {
                 : "service \(parts.first.map(String.init) ?? s.path) is not implemented"
             return reject(s, code: .unimplemented, message: message)
         }
+        if let filter = config.callFilter, let refused = filter(s.path, s.metadata) {
+            return reject(s, code: refused.code, message: refused.message)
+        }
         s.handler = handler
         let ctx = ServerContext(path: s.path, metadata: s.metadata, deadline: deadline, peer: peer)
         s.call = ServerCall(context: ctx, streamID: id, connection: self, loop: context!.eventLoop, streaming: !handler.takesSingleRequest)
