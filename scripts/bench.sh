@@ -10,6 +10,8 @@
 #   scripts/bench.sh analytics  ingest of a recorded prefecture year (about 1,000,000 events) and dashboards
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The secret the bench and the processes it starts share (services refuse unsigned principals).
+export XIESHANG_PRINCIPAL_SECRET=${XIESHANG_PRINCIPAL_SECRET:-xieshang-bench-principal-secret}
 what=${1:-all}
 [ $# -gt 0 ] && shift
 swift build -c release --product xieshang

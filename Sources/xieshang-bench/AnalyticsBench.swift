@@ -25,6 +25,7 @@ struct AnalyticsBench: AsyncParsableCommand {
     @Flag(help: "Also time applying the generated events straight to a second store, without the feeds (where the time goes).") var direct = false
 
     func run() async throws {
+        try BenchSigning.install()
         var feed = SyntheticFeed()
         feed.counties = counties
         feed.itemsPerCounty = items

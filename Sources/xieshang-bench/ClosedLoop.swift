@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import XieshangKit
 
 @main
 struct XieshangBench: AsyncParsableCommand {
@@ -71,4 +72,16 @@ struct ClosedLoop {
         let data = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
         Swift.print(String(decoding: data, as: UTF8.self))
     }
+}
+
+/// The services refuse unsigned principals: the bench signs its calls with the secret the
+/// processes it drives were started with.
+enum BenchSigning {
+    static func install() throws {
+        let secret = ProcessInfo.processInfo.environment["XIESHANG_PRINCIPAL_SECRET"] ?? defaultSecret
+        PrincipalSigner.process = try PrincipalSigner(secret: secret)
+    }
+
+    /// What scripts/bench.sh exports when the environment names none.
+    static let defaultSecret = "xieshang-bench-principal-secret"
 }

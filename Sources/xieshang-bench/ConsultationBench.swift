@@ -83,6 +83,7 @@ struct ConsultationBench: AsyncParsableCommand {
     }
 
     func run() async throws {
+        try BenchSigning.install()
         let (memberIDs, venueIDs) = try await directory()
         let channel = RPCChannel(host: "127.0.0.1", port: port)
         let client = Xieshang_Consultation_V1_ConsultationServiceClient(channel: channel)

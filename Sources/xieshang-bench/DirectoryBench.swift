@@ -18,6 +18,7 @@ struct DirectoryBench: AsyncParsableCommand {
     @Option(help: "The committee to read (its admin is the caller).") var committee: Int64 = 2
 
     func run() async throws {
+        try BenchSigning.install()
         guard workload == "get" || workload == "list" else { throw ValidationError("workload is get or list") }
         let channel = RPCChannel(host: "127.0.0.1", port: port)
         var p = Xieshang_Common_V1_Principal()

@@ -59,6 +59,7 @@ struct IntakeBench: AsyncParsableCommand {
     @Option(help: "The directory's port (route: items go to the committee's first unit).") var directoryPort = 0
 
     func run() async throws {
+        try BenchSigning.install()
         guard ["submit", "route", "search"].contains(workload) else { throw ValidationError("workload is submit, route or search") }
         let channel = RPCChannel(host: "127.0.0.1", port: port)
         var p = Xieshang_Common_V1_Principal()
@@ -168,6 +169,7 @@ struct IntakeLoad: AsyncParsableCommand {
     @Option(help: "Items per transaction.") var batch = 2000
 
     func run() async throws {
+        try BenchSigning.install()
         var config = try DatabaseConfiguration.parse(url: databaseURL, service: "intake", dataDirectory: dataDir)
         if case .postgres(let conninfo, _) = config.engine, !databaseSchema.isEmpty {
             config.engine = .postgres(conninfo: conninfo, schema: databaseSchema)

@@ -21,6 +21,7 @@ struct ProposalBench: AsyncParsableCommand {
                          "交通安全", "非遗传承", "就业创业", "住房保障", "食品安全", "河道治理", "数字乡村"]
 
     func run() async throws {
+        try BenchSigning.install()
         func options(_ role: Xieshang_Common_V1_Role) -> CallOptions {
             var p = Xieshang_Common_V1_Principal()
             p.committeeId = committee

@@ -83,15 +83,18 @@ struct RunningService {
     }
 
     /// The directory, with its hashing threads; creates the demo prefecture first when asked.
-    static func directory(options: ServiceOptions, port: Int, seedDemo: Bool) async throws -> RunningService {
+    static func directory(options: ServiceOptions, port: Int, seedDemo: Bool,
+                          prepare: (DemoDirectory) async throws -> Void = { _ in }) async throws -> RunningService {
         let database = try Database(configuration: options.database(service: "directory"))
         let store = DirectoryStore(database: database)
         try await store.migrate()
         let secrets = Secrets(strength: try options.secretsStrength())
+        let demo = DemoDirectory(store: store, secrets: secrets)
         if seedDemo {
-            let summary = try await DemoDirectory(store: store, secrets: secrets).generate(progress: SeedCommand.progress)
+            let summary = try await demo.generate(progress: SeedCommand.progress)
             SeedCommand.report(summary)
         }
+        try await prepare(demo)
         return try await serve(options: options, port: port, name: Xieshang_Directory_V1_DirectoryService.name,
                                service: DirectoryService(store: store, secrets: secrets)) {
             await database.close()

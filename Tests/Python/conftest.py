@@ -79,7 +79,13 @@ PROTO_FILES = (
     "xieshang/consultation/v1/consultation.proto",
     "xieshang/proposal/v1/proposal.proto",
     "xieshang/analytics/v1/analytics.proto",
+    "xieshang/gateway/v1/gateway.proto",
 )
+
+# The secret every `xieshang serve` process started by the tests shares (children inherit it);
+# principals the tests send straight to a service are signed with it, as the gateway signs them.
+PRINCIPAL_SECRET_ENV = "XIESHANG_PRINCIPAL_SECRET"
+os.environ.setdefault(PRINCIPAL_SECRET_ENV, "xieshang-test-principal-secret")
 
 GEN_ENV = "XIESHANG_PY_GEN_DIR"
 _MARKER = ".xieshang-generated"

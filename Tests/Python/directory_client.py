@@ -1,4 +1,6 @@
 """Helpers for calling the directory service from grpcio: principals, stubs, a served process."""
+import hashlib
+import hmac
 import os
 import uuid
 
@@ -13,13 +15,22 @@ from xieshang.events.v1 import events_pb2  # noqa: E402
 
 Role = principal_pb2.Role
 PRINCIPAL_KEY = "x-xieshang-principal-bin"
+SIGNATURE_KEY = "x-xieshang-signature-bin"
+
+
+def signed(p, secret: str | None = None) -> tuple:
+    """Metadata carrying principal `p` signed as the gateway signs it: HMAC-SHA-256 of its bytes
+    under the SHA-256 of the shared secret."""
+    body = p.SerializeToString()
+    key = hashlib.sha256((secret or os.environ["XIESHANG_PRINCIPAL_SECRET"]).encode()).digest()
+    return ((PRINCIPAL_KEY, body), (SIGNATURE_KEY, hmac.new(key, body, hashlib.sha256).digest()))
 
 
 def principal(committee_id: int, *roles: int, account_id: int = 1, name: str = "测试") -> tuple:
     """Call metadata naming a principal (what the gateway will forward)."""
     p = principal_pb2.Principal(committee_id=committee_id, roles=list(roles), account_id=account_id,
                                 display_name=name)
-    return ((PRINCIPAL_KEY, p.SerializeToString()),)
+    return signed(p)
 
 
 COUNTY = 2  # 长顺县, the second committee the demo creates
@@ -29,7 +40,7 @@ def who(role: int, member_id: int = 0, unit_id: int = 0, name: str = "测试", c
     """Call metadata for one role of the demo county, with the member or unit its account belongs to."""
     p = principal_pb2.Principal(committee_id=committee_id, roles=[role], account_id=0 if role == Role.ROLE_PUBLIC else 1,
                                 member_id=member_id, unit_id=unit_id, display_name=name)
-    return ((PRINCIPAL_KEY, p.SerializeToString()),)
+    return signed(p)
 
 
 def serve_domain(service: str, directory_port: int, data_dir: str = "", database_url: str = "", schema: str = ""):

@@ -3,7 +3,7 @@ process that checks references against it over HTTP/2."""
 import grpc
 import pytest
 
-from directory_client import COUNTY, Role, principal, serve_directory, serve_domain, stub
+from directory_client import COUNTY, Role, principal, serve_directory, serve_domain, signed, stub
 from xieshang.directory.v1 import directory_pb2
 from xieshang.intake.v1 import intake_pb2, intake_pb2_grpc
 
@@ -40,7 +40,7 @@ def test_public_opinion_through_the_life(services):
                          metadata=staff)
     assert routed.time_limit_days == 15 and routed.due_date > routed.received_on
     unit_caller = principal(COUNTY, Role.ROLE_HANDLING_UNIT)
-    unit_caller = (unit_caller[0][0], _with_unit(unit_caller[0][1], unit.id)),
+    unit_caller = _with_unit(unit_caller[0][1], unit.id)
     s.AcknowledgeItem(intake_pb2.ItemRef(id=item.id), metadata=unit_caller)
     s.ReplyItem(intake_pb2.ReplyRequest(id=item.id, reply="已安排维修"), metadata=unit_caller)
     view = s.GetTicket(intake_pb2.TicketRequest(ticket_code=t.ticket_code), metadata=public)
@@ -54,11 +54,11 @@ def test_public_opinion_through_the_life(services):
     assert e.value.code() == grpc.StatusCode.NOT_FOUND
 
 
-def _with_unit(principal_bytes: bytes, unit_id: int) -> bytes:
+def _with_unit(principal_bytes: bytes, unit_id: int) -> tuple:
     from xieshang.common.v1 import principal_pb2
     p = principal_pb2.Principal.FromString(principal_bytes)
     p.unit_id = unit_id
-    return p.SerializeToString()
+    return signed(p)
 
 
 def test_bad_input_named_and_nothing_written(services):
