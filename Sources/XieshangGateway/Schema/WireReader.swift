@@ -53,6 +53,11 @@ struct WireReader {
         throw Malformed(description: "truncated varint")
     }
 
+    /// Whether every byte has been read.
+    var atEnd: Bool { at >= data.endIndex }
+
+    mutating func takeBytes(_ n: Int) throws -> ArraySlice<UInt8> { try take(n) }
+
     private mutating func take(_ n: Int) throws -> ArraySlice<UInt8> {
         guard data.endIndex - at >= n else { throw Malformed(description: "truncated field") }
         defer { at += n }
