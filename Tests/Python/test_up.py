@@ -1,0 +1,80 @@
+"""`xieshang up`: the whole system in one process, through its gateway, as an operator starts it."""
+import os
+import re
+import signal
+import tempfile
+import time
+
+import grpc
+
+from conftest import ensure_generated, free_port, require_xieshang_bin, start_server
+
+ensure_generated()
+from xieshang.gateway.v1 import gateway_pb2, gateway_pb2_grpc  # noqa: E402
+from xieshang.intake.v1 import intake_pb2, intake_pb2_grpc  # noqa: E402
+
+TOKEN_LINE = re.compile(r"^  (.+?)\s{2,}(\S+)\s+(xst_\S+)$", re.M)
+
+
+def _up(data_dir: str, port: int):
+    env = dict(os.environ)
+    env.pop("XIESHANG_PRINCIPAL_SECRET", None)  # `up` makes its own
+    argv = [require_xieshang_bin(), "up", "--port", port, "--data-dir", data_dir, "--password-hashing", "minimal"]
+    server = start_server(argv, port, "up", timeout=180, env=env)
+    deadline = time.time() + 30
+    while "demo tokens" not in server.output() and time.time() < deadline:
+        time.sleep(0.1)
+    return server
+
+
+def _tokens(output: str) -> dict:
+    return {m.group(2): m.group(3) for m in TOKEN_LINE.finditer(output)}
+
+
+def _interrupt(server) -> int:
+    os.killpg(server.proc.pid, signal.SIGINT)
+    return server.proc.wait(timeout=30)
+
+
+def test_up_serves_everything_through_the_gateway_and_keeps_data_across_starts():
+    data_dir = tempfile.mkdtemp(prefix="xieshang-up-")
+    port = free_port()
+    server = _up(data_dir, port)
+    try:
+        out = server.output()
+        assert f"gateway listening on 127.0.0.1:{port}" in out
+        tokens = _tokens(out)
+        assert set(tokens) >= {"changshun.admin", "changshun.liaison", "changshun.staff", "changshun.leader",
+                               "changshun.member1", "changshun.unit1", "qiannan.admin"}, out
+        channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+        gateway = gateway_pb2_grpc.GatewayServiceStub(channel)
+        me = gateway.WhoAmI(gateway_pb2.WhoAmIRequest(), metadata=(("authorization", f"Bearer {tokens['changshun.liaison']}"),))
+        assert me.committee_name == "政协长顺县委员会" and me.principal.committee_id == 2
+        login = gateway.Login(gateway_pb2.LoginRequest(username="changshun.member1", password="xieshang-demo"))
+        assert login.token and login.principal.member_id > 0
+        intake = intake_pb2_grpc.IntakeServiceStub(channel)
+        ticket = intake.SubmitPublic(intake_pb2.PublicSubmission(text="路灯坏了三个月没人修"),
+                                     metadata=(("x-xieshang-committee", "2"),))
+        assert ticket.ticket_code
+        channel.close()
+        assert _interrupt(server) == 0, server.output()
+        assert "stopping" in server.output()
+    finally:
+        server.stop()
+
+    # A second start keeps the data and prints the same tokens.
+    again = _up(data_dir, port)
+    try:
+        assert _tokens(again.output()) == tokens
+        assert "already has committees" in again.output()
+        channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+        intake = intake_pb2_grpc.IntakeServiceStub(channel)
+        view = intake.GetTicket(intake_pb2.TicketRequest(ticket_code=ticket.ticket_code), metadata=(("x-xieshang-committee", "2"),))
+        assert view.text == "路灯坏了三个月没人修"
+        found = intake.ListItems(intake_pb2.ListItemsRequest(query="路灯"),
+                                 metadata=(("authorization", f"Bearer {tokens['changshun.liaison']}"),))
+        assert [i.text for i in found.items] == ["路灯坏了三个月没人修"]
+        channel.close()
+        assert _interrupt(again) == 0
+    finally:
+        again.stop()
