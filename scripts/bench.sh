@@ -7,6 +7,7 @@
 #   scripts/bench.sh intake     submissions, routing and search (also over 1,000,000 items)
 #   scripts/bench.sh proposals  a plenary day: 2,000 proposals submitted, registered and assigned
 #   scripts/bench.sh consultation  conflict checks and free slots over a county year of 5,000 meetings
+#   scripts/bench.sh gateway    a read and a write RPC through the gateway and straight to the service, 64 streams
 #   scripts/bench.sh analytics  ingest of a recorded prefecture year (about 1,000,000 events) and dashboards
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +32,9 @@ if [ "$what" = all ] || [ "$what" = proposals ]; then
 fi
 if [ "$what" = all ] || [ "$what" = consultation ]; then
   python3 scripts/bench_consultation.py "$@"
+fi
+if [ "$what" = all ] || [ "$what" = gateway ]; then
+  python3 scripts/bench_gateway.py "$@"
 fi
 if [ "$what" = all ] || [ "$what" = analytics ]; then
   python3 scripts/bench_analytics.py "$@"

@@ -7,7 +7,7 @@ struct XieshangBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "xieshang-bench",
         abstract: "Load generators for the benchmarks (scripts/bench.sh runs them and writes BENCHMARKS.md).",
-        subcommands: [DirectoryBench.self, IntakeBench.self, IntakeLoad.self, ProposalBench.self, ConsultationBench.self, AnalyticsBench.self])
+        subcommands: [GatewayBench.self, DirectoryBench.self, IntakeBench.self, IntakeLoad.self, ProposalBench.self, ConsultationBench.self, AnalyticsBench.self])
 }
 
 /// `concurrency` callers each calling `body` back to back for one second of warm-up and then
