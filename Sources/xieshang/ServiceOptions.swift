@@ -77,19 +77,31 @@ struct ServiceOptions: ParsableArguments {
     /// The addresses of another service: `host:port`, or several separated by commas; each name
     /// is resolved to all its addresses when called (one per replica).
     func targets(of service: PeerService) throws -> [(host: String, port: Int)] {
-        let flag: String?
-        switch service {
-        case .directory: flag = directoryAddress
-        case .intake: flag = intakeAddress
-        case .proposals: flag = proposalsAddress
-        case .consultation: flag = consultationAddress
-        case .analytics: flag = analyticsAddress
-        }
-        let raw = flag ?? Self.env[service.environment] ?? service.defaultAddress
+        let raw = addressFlag(of: service) ?? Self.env[service.environment] ?? service.defaultAddress
         guard let t = BalancedChannel.parseTargets(raw) else {
             throw ValidationError("\(service.rawValue) address '\(raw)' is not host:port[,host:port…] (\(service.environment))")
         }
         return t
+    }
+
+    /// The flag naming `service`'s address.
+    private func addressFlag(of service: PeerService) -> String? {
+        self[keyPath: Self.addressKey(service)]
+    }
+
+    /// Points this process at `service` on `address` (for `up`, which knows where it started it).
+    mutating func setAddress(of service: PeerService, _ address: String) {
+        self[keyPath: Self.addressKey(service)] = address
+    }
+
+    private static func addressKey(_ service: PeerService) -> WritableKeyPath<ServiceOptions, String?> {
+        switch service {
+        case .directory: return \.directoryAddress
+        case .intake: return \.intakeAddress
+        case .proposals: return \.proposalsAddress
+        case .consultation: return \.consultationAddress
+        case .analytics: return \.analyticsAddress
+        }
     }
 
     /// A pooled client over every replica of `service`.

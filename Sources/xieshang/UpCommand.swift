@@ -42,19 +42,19 @@ struct UpCommand: AsyncParsableCommand {
                 tokens = try await Self.demoTokens(demo, file: dataDirectory + "/demo-tokens.tsv")
             }
             running.append(("directory", directory))
-            inner.directoryAddress = "127.0.0.1:\(directory.port)"
-            let intake = try await RunningService.intake(options: inner, port: 0)
-            running.append(("intake", intake))
-            inner.intakeAddress = "127.0.0.1:\(intake.port)"
-            let proposals = try await RunningService.proposals(options: inner, port: 0)
-            running.append(("proposals", proposals))
-            inner.proposalsAddress = "127.0.0.1:\(proposals.port)"
-            let consultation = try await RunningService.consultation(options: inner, port: 0)
-            running.append(("consultation", consultation))
-            inner.consultationAddress = "127.0.0.1:\(consultation.port)"
-            let analytics = try await RunningService.analytics(options: inner, port: 0)
-            running.append(("analytics", analytics))
-            inner.analyticsAddress = "127.0.0.1:\(analytics.port)"
+            inner.setAddress(of: .directory, "127.0.0.1:\(directory.port)")
+            // In the order each needs the ones before it: analytics reads the feeds of all the others.
+            let starters: [(PeerService, (ServiceOptions) async throws -> RunningService)] = [
+                (.intake, { try await RunningService.intake(options: $0, port: 0) }),
+                (.proposals, { try await RunningService.proposals(options: $0, port: 0) }),
+                (.consultation, { try await RunningService.consultation(options: $0, port: 0) }),
+                (.analytics, { try await RunningService.analytics(options: $0, port: 0) }),
+            ]
+            for (peer, start) in starters {
+                let service = try await start(inner)
+                running.append((peer.rawValue, service))
+                inner.setAddress(of: peer, "127.0.0.1:\(service.port)")
+            }
             var outer = inner
             outer.host = options.host
             let gateway = try await RunningService.gateway(options: outer, port: gatewayPort, signer: signer)
