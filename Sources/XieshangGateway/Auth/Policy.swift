@@ -55,7 +55,8 @@ public struct Policy: Sendable {
             return .deny("\(method) is not open to any caller through the gateway")
         }
         if roles.isEmpty || roles == [.public] {
-            if rule.anonymous { return .allow }
+            // A public account (群众) reaches what anyone may, and what its row names it for.
+            if rule.anonymous || (!roles.isEmpty && rule.roles.contains(.public)) { return .allow }
             return .deny("\(method) needs a committee account")
         }
         guard roles.contains(where: rule.roles.contains) else {
