@@ -1,7 +1,9 @@
 """`xieshang up`: the whole system in one process, through its gateway, as an operator starts it."""
+import json
 import os
 import re
 import signal
+import subprocess
 import tempfile
 import time
 
@@ -56,6 +58,15 @@ def test_up_serves_everything_through_the_gateway_and_keeps_data_across_starts()
         ticket = intake.SubmitPublic(intake_pb2.PublicSubmission(text="路灯坏了三个月没人修"),
                                      metadata=(("x-xieshang-committee", "2"),))
         assert ticket.ticket_code
+        # The operator's client: JSON in, JSON out, errors as CODE: message.
+        call = [str(require_xieshang_bin()), "call", "--address", f"127.0.0.1:{port}"]
+        who = subprocess.run(call + ["GatewayService/WhoAmI", "--token", tokens["changshun.leader"]],
+                             capture_output=True, text=True, timeout=30)
+        assert who.returncode == 0, who.stderr
+        assert json.loads(who.stdout)["principal"]["roles"] == ["ROLE_LEADER"]
+        denied = subprocess.run(call + ["IntakeService/RouteItem", "--token", tokens["changshun.leader"], "--data", '{"id": "1"}'],
+                                capture_output=True, text=True, timeout=30)
+        assert denied.returncode == 1 and denied.stderr.startswith("PERMISSION_DENIED: IntakeService/RouteItem"), denied.stderr
         channel.close()
         assert _interrupt(server) == 0, server.output()
         assert "stopping" in server.output()

@@ -19,11 +19,17 @@ final class PostgresConnection: SQLConnection {
             throw StoreError.connection(message: String(cString: PQerrorMessage(c)).trimmingCharacters(in: .whitespacesAndNewlines))
         }
         PQsetNoticeProcessor(c, { _, _ in }, nil)
-        var setup = "SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC';"
+        try executeScript("SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC';")
         if let schema {
-            setup += " CREATE SCHEMA IF NOT EXISTS \(Self.quoteIdentifier(schema)); SET search_path TO \(Self.quoteIdentifier(schema));"
+            do {
+                try executeScript("CREATE SCHEMA IF NOT EXISTS \(Self.quoteIdentifier(schema))")
+            } catch {
+                // Replicas starting together race to create it: the loser gets a unique violation
+                // although the schema now exists, which is all that is needed.
+                guard try !query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [.text(schema)]).isEmpty else { throw error }
+            }
+            try executeScript("SET search_path TO \(Self.quoteIdentifier(schema))")
         }
-        try executeScript(setup)
     }
 
     deinit { PQfinish(conn) }
