@@ -52,11 +52,16 @@ public struct Caller: Sendable {
     /// Metadata for a service calling another as itself (`service` is recorded as the actor):
     /// a system principal of `committee`, which system principals see past.
     public static func system(_ service: String, committee: Int64) -> Metadata {
+        metadata(for: systemPrincipal(service, committee: committee))
+    }
+
+    /// The principal of a service acting as itself (or on someone's behalf, named in `service`).
+    public static func systemPrincipal(_ service: String, committee: Int64) -> Xieshang_Common_V1_Principal {
         var p = Xieshang_Common_V1_Principal()
         p.committeeId = committee
         p.roles = [.system]
         p.displayName = service
-        return metadata(for: p)
+        return p
     }
 
     /// Metadata carrying `principal`, for client calls; signed when the process has a

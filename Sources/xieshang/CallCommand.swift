@@ -82,7 +82,7 @@ struct CallCommand: AsyncParsableCommand {
         }
         await channel.close()
         if let failure {
-            FileHandle.standardError.write(Data("\(Self.codeName(failure.code)): \(failure.message)\n".utf8))
+            FileHandle.standardError.write(Data("\(failure.code): \(failure.message)\n".utf8))
             throw ExitCode(1)
         }
     }
@@ -108,12 +108,5 @@ struct CallCommand: AsyncParsableCommand {
             throw ValidationError(found.isEmpty ? "no method \(name) (see --list)" : "\(name) is ambiguous: \(found.map(\.path).joined(separator: ", "))")
         }
         return found[0]
-    }
-
-    static func codeName(_ c: StatusCode) -> String {
-        let names = ["OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
-                     "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
-                     "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"]
-        return c.rawValue < names.count ? names[c.rawValue] : "CODE_\(c.rawValue)"
     }
 }

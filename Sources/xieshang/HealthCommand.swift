@@ -26,18 +26,23 @@ struct HealthCommand: AsyncParsableCommand {
             throw ValidationError("address '\(address)' is not host:port")
         }
         let channel = RPCChannel(host: target.host, port: target.port)
-        defer { Task { await channel.close() } }
         var req = Grpc_Health_V1_HealthCheckRequest()
         req.service = service
+        let answer: Result<Grpc_Health_V1_HealthCheckResponse, Error>
         do {
-            let r = try await Grpc_Health_V1_HealthClient(channel: channel).check(req, options: CallOptions(timeout: timeout))
-            let serving = r.status == .serving
-            print(serving ? "SERVING" : "NOT_SERVING")
-            await channel.close()
-            if !serving { throw ExitCode(1) }
-        } catch let e as RPCError {
-            print("unreachable: \(e)")
-            await channel.close()
+            answer = .success(try await Grpc_Health_V1_HealthClient(channel: channel).check(req, options: CallOptions(timeout: timeout)))
+        } catch {
+            answer = .failure(error)
+        }
+        await channel.close()
+        switch answer {
+        case .success(let r) where r.status == .serving:
+            print("SERVING")
+        case .success:
+            print("NOT_SERVING")
+            throw ExitCode(1)
+        case .failure(let e):
+            print("unreachable: \(RPCError.from(e))")
             throw ExitCode(2)
         }
     }

@@ -25,7 +25,7 @@ struct UpCommand: AsyncParsableCommand {
         var options = self.options
         // One process: a fresh secret per run unless one is configured (nothing outside shares it).
         if options.principalSecret == nil && ProcessInfo.processInfo.environment["XIESHANG_PRINCIPAL_SECRET"] == nil {
-            options.principalSecret = Self.randomSecret()
+            options.principalSecret = Secrets.newTokenSecret()
         }
         let signer = try options.installSigner()
         let dataDirectory = options.dataDirectory ?? ProcessInfo.processInfo.environment["XIESHANG_DATA_DIR"] ?? "./data"
@@ -91,10 +91,5 @@ struct UpCommand: AsyncParsableCommand {
         let text = issued.map { "\($0.role)\t\($0.username)\t\($0.token)" }.joined(separator: "\n") + "\n"
         FileManager.default.createFile(atPath: file, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
         return issued
-    }
-
-    static func randomSecret() -> String {
-        var g = SystemRandomNumberGenerator()
-        return (0..<32).map { _ in String(UInt8.random(in: 0...255, using: &g), radix: 16) }.joined()
     }
 }

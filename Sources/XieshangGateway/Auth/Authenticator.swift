@@ -35,15 +35,9 @@ public final class Authenticator: Sendable {
         self.cacheSeconds = cacheSeconds
     }
 
-    private var system: CallOptions { CallOptions(metadata: signer.metadata(for: Self.gatewayPrincipal), timeout: 10) }
-
-    static let gatewayPrincipal: Xieshang_Common_V1_Principal = {
-        var p = Xieshang_Common_V1_Principal()
-        p.committeeId = 1
-        p.roles = [.system]
-        p.displayName = "gateway"
-        return p
-    }()
+    private var system: CallOptions {
+        CallOptions(metadata: signer.metadata(for: Caller.systemPrincipal("gateway", committee: 1)), timeout: 10)
+    }
 
     /// Checks a username and password and issues a session token.
     public func login(username: String, password: String) async throws -> Xieshang_Gateway_V1_LoginResponse {

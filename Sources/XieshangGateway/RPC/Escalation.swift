@@ -13,10 +13,7 @@ struct Escalation {
 
     /// The gateway acting for the caller in their committee, named as the actor of the events.
     private var onBehalf: CallOptions {
-        var p = Xieshang_Common_V1_Principal()
-        p.committeeId = principal.committeeId
-        p.roles = [.system]
-        p.displayName = "\(principal.displayName)（经网关升级）"
+        let p = Caller.systemPrincipal("\(principal.displayName)（经网关升级）", committee: principal.committeeId)
         return CallOptions(metadata: service.gate.signer.metadata(for: p), deadline: callerOptions.deadline)
     }
 

@@ -24,6 +24,12 @@ public struct GatewayService: Sendable {
 
     /// Seconds a composed call waits for each service when the caller set no deadline.
     static let stepTimeout = 10.0
+
+    /// Admits a composed call; its steps go out with the caller's principal and a step timeout.
+    func admitComposed(_ context: ServerContext) async throws -> (Xieshang_Common_V1_Principal, CallOptions) {
+        let (principal, options) = try await gate.admit(context)
+        return (principal, CallOptions(metadata: options.metadata, timeout: Self.stepTimeout))
+    }
 }
 
 extension GatewayService: Xieshang_Gateway_V1_GatewayServiceProvider {
@@ -44,7 +50,7 @@ extension GatewayService: Xieshang_Gateway_V1_GatewayServiceProvider {
     }
 
     public func getMemberSummary(request: Xieshang_Gateway_V1_MemberSummaryRequest, context: ServerContext) async throws -> Xieshang_Gateway_V1_MemberSummary {
-        let (principal, options) = try await gate.admit(context)
+        let (principal, opts) = try await admitComposed(context)
         let memberID = request.memberId != 0 ? request.memberId : principal.memberId
         guard memberID > 0 else { throw DomainError.invalid(field: "member_id", message: "name a member (this account belongs to none)") }
         if principal.roles == [.member] && memberID != principal.memberId {
@@ -54,7 +60,6 @@ extension GatewayService: Xieshang_Gateway_V1_GatewayServiceProvider {
             throw DomainError.invalid(field: "year", message: "\(request.year) is not a year between 2000 and 2100")
         }
         let year = request.year != 0 ? request.year : Int32(CivilDate.china(unixMilliseconds: XieshangStore.Clock.nowMilliseconds()).year)
-        let opts = CallOptions(metadata: options.metadata, timeout: Self.stepTimeout)
 
         var get = Xieshang_Directory_V1_GetRequest()
         get.id = memberID
@@ -68,23 +73,21 @@ extension GatewayService: Xieshang_Gateway_V1_GatewayServiceProvider {
     }
 
     public func escalate(request: Xieshang_Gateway_V1_EscalateRequest, context: ServerContext) async throws -> Xieshang_Gateway_V1_EscalateResponse {
-        let (principal, options) = try await gate.admit(context)
+        let (principal, opts) = try await admitComposed(context)
         try Check.id(request.itemId, "item_id", required: true)
         try Check.known(request.target, "target")
         let title = try Check.text(request.title, "title", required: false, max: 100)
         let note = try Check.longText(request.note, "note", required: false, max: 500)
-        let opts = CallOptions(metadata: options.metadata, timeout: Self.stepTimeout)
         return try await Escalation(service: self, principal: principal, callerOptions: opts)
             .run(itemID: request.itemId, target: request.target, title: title, note: note)
     }
 
     public func search(request: Xieshang_Gateway_V1_SearchRequest, context: ServerContext) async throws -> Xieshang_Gateway_V1_SearchResponse {
-        let (_, options) = try await gate.admit(context)
+        let (_, opts) = try await admitComposed(context)
         let query = try Check.text(request.query, "query", max: 100)
         guard query.count >= 2 else { throw DomainError.invalid(field: "query", message: "needs at least two characters") }
         guard (0...50).contains(request.limit) else { throw DomainError.invalid(field: "limit", message: "must be 0 to 50") }
         let limit = request.limit == 0 ? 10 : request.limit
-        let opts = CallOptions(metadata: options.metadata, timeout: Self.stepTimeout)
         return await CrossSearch(service: self, options: opts).run(query: query, limit: limit)
     }
 }

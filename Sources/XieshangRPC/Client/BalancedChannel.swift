@@ -151,21 +151,23 @@ public final class BalancedChannel: ClientTransport {
         }
     }
 
-    /// Runs `body` on a connected replica: addresses whose connect fails are skipped (nothing was
-    /// sent to them, so trying the next one is safe for any call); UNAVAILABLE when none connects.
-    private func withReplica<T>(deadline: Deadline?, _ body: (RPCChannel) async throws -> T) async throws -> T {
+    /// Runs `body` on a connection of a reachable replica: addresses whose connect fails are
+    /// skipped (nothing was sent to them, so trying the next one is safe for any call);
+    /// UNAVAILABLE when none connects.
+    private func withReplica<T>(deadline: Deadline?, _ body: (RPCChannel, ClientConnection) async throws -> T) async throws -> T {
         var tried = Set<String>()
         var lastError = RPCError(.unavailable, "no address for \(targetsDescription)")
         while let (key, channel) = pick(skipping: tried) {
+            let conn: ClientConnection
             do {
-                let conn = try await channel.acquire(deadline: deadline)
-                channel.release(conn)
+                conn = try await channel.acquire(deadline: deadline)
             } catch let e as RPCError where e.code == .unavailable {
                 tried.insert(key)
                 lastError = e
                 continue
             }
-            return try await body(channel)
+            defer { channel.release(conn) }
+            return try await body(channel, conn)
         }
         throw RPCError(.unavailable, "\(targetsDescription): no replica reachable (\(lastError.message))")
     }
@@ -175,7 +177,7 @@ public final class BalancedChannel: ClientTransport {
     // MARK: calls
 
     public func unary<Req, Resp>(_ method: MethodDescriptor<Req, Resp>, _ request: Req, options: CallOptions = .init()) async throws -> ClientResponse<Resp> {
-        try await withReplica(deadline: options.effectiveDeadline) { try await $0.unary(method, request, options: options) }
+        try await withReplica(deadline: options.effectiveDeadline) { try await $0.unary(method, request, options: options, on: $1) }
     }
 
     public func serverStreaming<Req, Resp>(_ method: MethodDescriptor<Req, Resp>, _ request: Req, options: CallOptions = .init()) -> ClientCall<Req, Resp> {

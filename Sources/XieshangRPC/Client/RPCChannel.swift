@@ -173,9 +173,16 @@ public final class RPCChannel: Sendable {
     public func unary<Req, Resp>(
         _ method: MethodDescriptor<Req, Resp>, _ request: Req, options: CallOptions = .init()
     ) async throws -> ClientResponse<Resp> {
-        let deadline = options.effectiveDeadline
-        let conn = try await acquire(deadline: deadline)
+        let conn = try await acquire(deadline: options.effectiveDeadline)
         defer { release(conn) }
+        return try await unary(method, request, options: options, on: conn)
+    }
+
+    /// A unary call on `conn`, a connection ``acquire(deadline:)`` gave (released by the caller).
+    func unary<Req, Resp>(
+        _ method: MethodDescriptor<Req, Resp>, _ request: Req, options: CallOptions, on conn: ClientConnection
+    ) async throws -> ClientResponse<Resp> {
+        let deadline = options.effectiveDeadline
         let framed = MessageFramer.frame(request)
         let sink = UnarySink()
         let metadata = options.metadata
