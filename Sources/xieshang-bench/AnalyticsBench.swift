@@ -23,6 +23,7 @@ struct AnalyticsBench: AsyncParsableCommand {
     @Option(help: "Seconds the dashboard workload runs.") var seconds = 15.0
     @Option(help: "Concurrent dashboard callers.") var concurrency = 8
     @Flag(help: "Also time applying the generated events straight to a second store, without the feeds (where the time goes).") var direct = false
+    @Flag(help: "Keep the feeds and the projection a previous run left in --feeds and --database (SQLite): only the dashboards are measured.") var reuse = false
 
     func run() async throws {
         try BenchSigning.install()
@@ -35,7 +36,7 @@ struct AnalyticsBench: AsyncParsableCommand {
         var recorded: [Source: RecordedFeed] = [:]
         for source in Source.allCases {
             let path = (feeds as NSString).appendingPathComponent("\(source.rawValue).sqlite3")
-            try? FileManager.default.removeItem(atPath: path)
+            if !reuse { try? FileManager.default.removeItem(atPath: path) }
             let r = RecordedFeed(source: source, database: try Database(configuration: DatabaseConfiguration(engine: .sqlite(path: path))))
             try await r.migrate()
             recorded[source] = r
@@ -51,7 +52,7 @@ struct AnalyticsBench: AsyncParsableCommand {
             }
         }
         for (s, list) in pending where !list.isEmpty { chunks.append((s, list)) }
-        for (s, list) in chunks { try await recorded[s]!.append(list) }
+        if !reuse { for (s, list) in chunks { try await recorded[s]!.append(list) } }
         var directRate = 0.0
         if direct {
             let path = (feeds as NSString).appendingPathComponent("direct.sqlite3")
@@ -88,7 +89,7 @@ struct AnalyticsBench: AsyncParsableCommand {
         let config: DatabaseConfiguration
         if database.hasPrefix("sqlite:") {
             let path = String(database.dropFirst(7))
-            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+            if !reuse { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
             config = DatabaseConfiguration(engine: .sqlite(path: path))
         } else {
             config = DatabaseConfiguration(engine: .postgres(conninfo: database, schema: schema))
@@ -96,7 +97,7 @@ struct AnalyticsBench: AsyncParsableCommand {
         let db = try Database(configuration: config)
         let store = AnalyticsStore(database: db)
         try await store.migrate()
-        try await store.wipe()
+        if !reuse { try await store.wipe() }
         let ingestor = Ingestor(store: store, channels: Dictionary(uniqueKeysWithValues: Source.allCases.map { ($0, feedChannel) }))
         let targets = feed.truth.events
         let i0 = DispatchTime.now().uptimeNanoseconds

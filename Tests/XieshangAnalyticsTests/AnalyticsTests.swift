@@ -52,11 +52,41 @@ func assertMatches(_ store: AnalyticsStore, _ truth: SyntheticFeed.Truth, file: 
     XCTAssertEqual(differences.prefix(10), [], "duty counts", file: file, line: line)
 }
 
-/// Every figure row of the year and every duty entry of a few members, for comparing two projections.
+/// The ends of each scope's ranking as the dashboard reads them (kept points) equal those of
+/// scoring every member from their counts.
+func assertRankingAgrees(_ store: AnalyticsStore, file: StaticString = #filePath, line: UInt = #line) async throws {
+    let scopes: [ScopeFilter] = [.committee, .sector(1), .sector(2), .town(1), .town(5), .station(1), .member(7)]
+    // 2025 has no duties: every member has 0 points and no points row.
+    for (committees, year): ([Int64], Int32) in [([1, 2, 3], 2026), ([2], 2026), ([3], 2026), ([2, 3], 2025)] {
+        for scope in scopes {
+            let members = try await store.members(committees: committees, scope: scope).members
+            let counts = try await store.dutyCounts(committees: committees, scope: scope, year: year)
+            var full: [MemberScore] = []
+            for m in members {
+                let rules = try await store.rules(committee: m.committee) ?? Scoring.defaultRules(committee: m.committee)
+                full.append(Scoring.score(member: m.id, name: m.name, committee: m.committee, counts: counts[m.id] ?? [:], rules: rules))
+            }
+            let ranked = Scoring.ranked(full)
+            let top = Array(ranked.prefix(5))
+            let bottom = Array(ranked.suffix(5).reversed().filter { s in !top.contains { $0.memberId == s.memberId } })
+            let ends = try await store.database.read {
+                try AnalyticsStore.rankingEnds(committees: committees, scope: scope, year: year, length: 5, on: $0)
+            }
+            XCTAssertEqual(ends.top, top, "top of \(scope) in \(committees)", file: file, line: line)
+            XCTAssertEqual(ends.bottom, bottom, "bottom of \(scope) in \(committees)", file: file, line: line)
+        }
+    }
+}
+
+/// Every figure row of the year, every member's points and every duty entry of a few members,
+/// for comparing two projections.
 func snapshot(_ store: AnalyticsStore) async throws -> [String] {
     var out = try await store.figures(committees: [1, 2, 3], scope: .committee, period: year).map {
         "\($0.committee)/\($0.kind)/\($0.state)/\($0.category)/\($0.measures.columns)"
     }.sorted()
+    out += try await store.database.read { conn in
+        try conn.query("SELECT member_id, year, committee_id, points FROM member_points ORDER BY member_id, year", []).map { "\($0.values)" }
+    }
     for m: Int64 in [1, 7, 31, 45] {
         out += try await store.duties(member: m, period: year).map { "\($0.source)/\($0.duty)" }.sorted()
     }
@@ -86,6 +116,17 @@ final class AnalyticsTests: XCTestCase {
                 XCTAssertEqual(again, 0, "\(source) applied twice")
             }
             try await assertMatches(store, truth)
+            try await assertRankingAgrees(store)
+            // A committee's new point table scores its members again.
+            var rules = Scoring.defaultRules(committee: 2)
+            rules.rules = rules.rules.map { r in
+                var r = r
+                r.points = r.points > 0 ? r.points * 3 : r.points
+                r.cap = r.kind == .opinionBrought ? 0 : r.cap
+                return r
+            }
+            _ = try await store.setRules(rules, expected: 0, actor: Actor(accountID: 1, name: "管理员"))
+            try await assertRankingAgrees(store)
             for period in [Period(from: 20260115, to: 20260410), Period(from: 20260301, to: 20260930), Period(from: 20260203, to: 20260227)] {
                 let viaRollup = try await store.figures(committees: [2, 3], scope: .committee, period: period)
                 let viaFacts = try await store.figures(committees: [2, 3], scope: .committee, period: period, rollup: false)
@@ -108,6 +149,7 @@ final class AnalyticsTests: XCTestCase {
             let after = try await snapshot(store)
             XCTAssertEqual(after, before)
             try await assertMatches(store, truth)
+            try await assertRankingAgrees(store)
         }
     }
 

@@ -45,7 +45,7 @@ public enum Dashboards {
         return { byKind[$0.rawValue] ?? [] }
     }
 
-    public static func figures(_ rows: [FigureRow], members: [MemberRow], towns: [(id: Int64, name: String)], period: Period) -> Xieshang_Analytics_V1_Figures {
+    public static func figures(_ rows: [FigureRow], members: MemberTally, towns: [(id: Int64, name: String)], period: Period) -> Xieshang_Analytics_V1_Figures {
         let of = grouped(rows)
         var f = Xieshang_Analytics_V1_Figures()
         f.from = Day.text(period.from)
@@ -54,9 +54,8 @@ public enum Dashboards {
         f.proposals = proposals(of)
         f.consultations = consultations(of)
         var m = Xieshang_Analytics_V1_MemberFigures()
-        m.members = Int64(members.count)
-        var perTown: [Int64: Int64] = [:]
-        for member in members { for t in member.towns { perTown[t, default: 0] += 1 } }
+        m.members = Int64(members.total)
+        let perTown = members.perTown
         m.towns = Int64(towns.count)
         m.townsCovered = Int64(towns.filter { perTown[$0.id, default: 0] > 0 }.count)
         m.membersPerTown = towns.map { count($0.name, perTown[$0.id, default: 0]) }

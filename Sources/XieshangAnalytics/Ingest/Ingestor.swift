@@ -127,7 +127,11 @@ public final class Ingestor: Sendable {
 
     /// Where each source stands.
     public func freshness(now: Int64 = XieshangStore.Clock.nowMilliseconds()) async throws -> Xieshang_Analytics_V1_Freshness {
-        let positions = try await store.positions()
+        freshness(positions: try await store.positions(), now: now)
+    }
+
+    /// Where each source stands, given the applied `positions` (read with an answer's figures).
+    public func freshness(positions: [SourcePosition], now: Int64 = XieshangStore.Clock.nowMilliseconds()) -> Xieshang_Analytics_V1_Freshness {
         let live = self.live.withLockedValue { $0 }
         var f = Xieshang_Analytics_V1_Freshness()
         var metrics = ["# TYPE xieshang_analytics_lag_events gauge", "# TYPE xieshang_analytics_lag_seconds gauge",

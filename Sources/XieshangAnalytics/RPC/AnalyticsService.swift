@@ -84,30 +84,23 @@ extension AnalyticsService: Xieshang_Analytics_V1_AnalyticsServiceProvider {
         if !ownRecord { try caller.require(.leader, .committeeStaff, .committeeAdmin, .liaisonStaff, .prefectureAdmin, to: "reading dashboards") }
         let period = try self.period(request.from, request.to)
         let (id, covered, names) = try await committees(request.committeeId, caller)
-        let freshness = try await ingestor.freshness()
-
-        async let current = store.figures(committees: covered, scope: scope, period: period)
-        async let earlier = store.figures(committees: covered, scope: scope, period: period.yearEarlier)
-        let (members, towns) = try await store.members(committees: covered, scope: scope)
-        async let ranking = scores(covered, scope: scope, year: period.to / 10000, members: members)
+        let data = try await store.dashboard(committees: covered, scope: scope, period: period, year: period.to / 10000, length: Self.rankingLength)
 
         var d = Xieshang_Analytics_V1_Dashboard()
         d.committeeId = id
         d.scope = request.scope == .unspecified ? .committee : request.scope
         d.scopeId = request.scopeId
-        let rows = try await current
-        d.current = Dashboards.figures(rows, members: members, towns: towns, period: period)
-        d.lastYear = Dashboards.figures(try await earlier, members: members, towns: towns, period: period.yearEarlier)
-        let ranked = try await ranking
-        d.top = Array(ranked.prefix(Self.rankingLength))
-        d.bottom = Array(ranked.suffix(Self.rankingLength).reversed().filter { s in !d.top.contains { $0.memberId == s.memberId } })
+        d.current = Dashboards.figures(data.current, members: data.members, towns: data.towns, period: period)
+        d.lastYear = Dashboards.figures(data.earlier, members: data.members, towns: data.towns, period: period.yearEarlier)
+        d.top = data.top
+        d.bottom = data.bottom
         if covered.count > 1 && scope == .committee {
             d.counties = covered.map { c in
-                Dashboards.countyRow(c, name: names[c] ?? "", rows: rows.filter { $0.committee == c },
-                                     members: members.filter { $0.committee == c }.count)
+                Dashboards.countyRow(c, name: names[c] ?? "", rows: data.current.filter { $0.committee == c },
+                                     members: data.members.perCommittee[c] ?? 0)
             }
         }
-        d.freshness = freshness
+        d.freshness = ingestor.freshness(positions: data.positions)
         return d
     }
 

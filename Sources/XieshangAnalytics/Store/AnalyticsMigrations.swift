@@ -4,7 +4,8 @@ import XieshangStore
 /// rebuilt from the feeds: `sources` holds each feed's applied cursor, written in the same
 /// transaction as the rows it moved; `facts` one row per counted entity; `rollup` their monthly
 /// sums per committee (and the duty entries' monthly counts, kind `duty`); `duties` every duty
-/// record entry and `duty_counts` their yearly counts per member; the directory rows scopes need.
+/// record entry, `duty_counts` their yearly counts per member and `member_points` the points
+/// those counts earn; the directory rows scopes need.
 enum AnalyticsMigrations {
     static let measureColumns = "n BIGINT NOT NULL, base BIGINT NOT NULL, done BIGINT NOT NULL, timed BIGINT NOT NULL, on_time BIGINT NOT NULL, rated BIGINT NOT NULL, satisfied BIGINT NOT NULL, a BIGINT NOT NULL, b BIGINT NOT NULL, c BIGINT NOT NULL"
 
@@ -59,9 +60,25 @@ enum AnalyticsMigrations {
                 id {{ID}}, committee_id BIGINT NOT NULL, member_id BIGINT NOT NULL, kind INTEGER NOT NULL,
                 day INTEGER NOT NULL, note TEXT NOT NULL, recorded_by TEXT NOT NULL);
             CREATE TABLE point_rules (committee_id BIGINT PRIMARY KEY, version BIGINT NOT NULL, body {{BLOB}} NOT NULL);
-            """)
+            """),
+        // Scoped dashboards: a scope's facts by committee first (sector ids are shared by the
+        // committees), a member's duty entries without reading the table, and each member's
+        // yearly points kept as their counts move, so a ranking reads a few rows instead of
+        // scoring every member. `AnalyticsStore.migrate` fills the points of an existing projection.
+        Migration(version: 2, name: "analytics_scoped_dashboards", script: """
+            DROP INDEX facts_town_day;
+            DROP INDEX facts_sector_day;
+            CREATE INDEX facts_town_day ON facts (committee_id, town_id, day);
+            CREATE INDEX facts_sector_day ON facts (committee_id, sector_id, day);
+            DROP INDEX duties_member_day;
+            CREATE INDEX duties_member_day ON duties (member_id, day, kind, committee_id);
+            CREATE TABLE member_points (
+                member_id BIGINT NOT NULL, year INTEGER NOT NULL, committee_id BIGINT NOT NULL, points BIGINT NOT NULL,
+                PRIMARY KEY (member_id, year)) {{WITHOUT_ROWID}};
+            CREATE INDEX member_points_rank ON member_points (committee_id, year, points);
+            """),
     ]
 
     /// The projection's tables, emptied by a rebuild.
-    static let projectionTables = ["facts", "rollup", "duties", "duty_counts", "committees", "towns", "stations", "members"]
+    static let projectionTables = ["facts", "rollup", "duties", "duty_counts", "member_points", "committees", "towns", "stations", "members"]
 }

@@ -47,16 +47,35 @@ public enum ScopeFilter: Equatable, Sendable {
     case station(Int64)
     case member(Int64)
 
-    /// Conditions on `facts` rows, with their binds: disjoint, each served by one index (a
-    /// sector's facts are its own plus those of its members filed under no or another sector).
-    var facts: [(String, [SQLValue])] {
+    /// `committee_id IN (?, …)` over `committees`, with `+ 0` when another index should lead.
+    static func inList(_ committees: [Int64], column: String = "committee_id", leading: Bool = true) -> (String, [SQLValue]) {
+        ("\(column)\(leading ? "" : " + 0") IN (\(AnalyticsStore.marks(committees.count)))", committees.map { .integer($0) })
+    }
+
+    /// The members of `committees` the scope names (for scopes defined by the member).
+    func memberIDs(_ committees: [Int64]) -> (String, [SQLValue]) {
+        let (inList, cs) = Self.inList(committees)
+        let (m, binds) = members
+        return ("member_id IN (SELECT id FROM members WHERE \(inList) AND \(m))", cs + binds)
+    }
+
+    /// Conditions on `facts` rows of `committees`, with their binds: disjoint, each served by
+    /// one index (a sector's facts are its own plus those of its members filed under no or
+    /// another sector). Each includes the committee condition.
+    func facts(_ committees: [Int64]) -> [(String, [SQLValue])] {
+        let (byCommittee, cs) = Self.inList(committees), (onlyFilter, _) = Self.inList(committees, leading: false)
+        func and(_ lead: String, _ c: String, _ binds: [SQLValue]) -> (String, [SQLValue]) { ("\(lead) AND \(c)", cs + binds) }
         switch self {
-        case .committee: [("1 = 1", [])]
-        case .sector(let id): [("sector_id = ?", [.integer(id)]),
-                               ("sector_id <> ? AND member_id IN (SELECT id FROM members WHERE sector_id = ?)", [.integer(id), .integer(id)])]
-        case .town(let id): [("town_id = ?", [.integer(id)])]
-        case .station(let id): [("member_id IN (SELECT id FROM members WHERE station_id = ?)", [.integer(id)])]
-        case .member(let id): [("member_id = ?", [.integer(id)])]
+        case .committee: return [(byCommittee, cs)]
+        case .sector(let id):
+            let (mine, mb) = memberIDs(committees)
+            return [and(byCommittee, "sector_id = ?", [.integer(id)]),
+                    and(onlyFilter, "sector_id <> ? AND \(mine)", [.integer(id)] + mb)]
+        case .town(let id): return [and(byCommittee, "town_id = ?", [.integer(id)])]
+        case .station:
+            let (mine, mb) = memberIDs(committees)
+            return [and(onlyFilter, mine, mb)]
+        case .member(let id): return [and(onlyFilter, "member_id = ?", [.integer(id)])]
         }
     }
 
@@ -71,15 +90,19 @@ public enum ScopeFilter: Equatable, Sendable {
         }
     }
 
-    /// The condition on a `duties` or `duty_counts` row (by the member's attributes).
-    var duties: (String, [SQLValue]) {
+    /// The condition on a `duties` or `duty_counts` row of `committees` (by the member's
+    /// attributes), including the committee condition.
+    func duties(_ committees: [Int64]) -> (String, [SQLValue]) {
         switch self {
-        case .committee: return ("1 = 1", [])
-        case .member(let id): return ("member_id = ?", [.integer(id)])
-        default: break
+        case .committee: return Self.inList(committees)
+        case .member(let id):
+            let (c, cs) = Self.inList(committees, leading: false)
+            return ("\(c) AND member_id = ?", cs + [.integer(id)])
+        default:
+            let (c, cs) = Self.inList(committees, leading: false)
+            let (mine, mb) = memberIDs(committees)
+            return ("\(c) AND \(mine)", cs + mb)
         }
-        let (m, binds) = members
-        return ("member_id IN (SELECT id FROM members WHERE \(m))", binds)
     }
 }
 
@@ -117,6 +140,19 @@ public struct AnalyticsStore: Sendable {
 
     public func migrate() async throws {
         try await database.migrate(component: "analytics", AnalyticsMigrations.all)
+        // A projection from before `member_points` existed: score its counts once.
+        let unscored = try await database.read { conn in
+            try conn.query("SELECT 1 AS x FROM member_points LIMIT 1", []).isEmpty
+                && !conn.query("SELECT 1 AS x FROM duty_counts LIMIT 1", []).isEmpty
+        }
+        guard unscored else { return }
+        try await database.write { tx in
+            for r in try tx.query("SELECT DISTINCT committee_id FROM duty_counts", []) {
+                let committee = r.int("committee_id")
+                try BatchApplier.rescore(committee: committee, rules: try Self.rules(committee: committee, on: tx.connection)
+                                            ?? Scoring.defaultRules(committee: committee), on: tx.connection)
+            }
+        }
     }
 
     // MARK: Applying
@@ -145,11 +181,7 @@ public struct AnalyticsStore: Sendable {
 
     /// Every source's applied position.
     public func positions() async throws -> [SourcePosition] {
-        try await database.read { conn in
-            try conn.query("SELECT name, applied_seq, applied_at_ms FROM sources ORDER BY name", []).compactMap { r in
-                Source(rawValue: r.text("name")).map { SourcePosition(source: $0, appliedSequence: r.int("applied_seq"), appliedAtMilliseconds: r.int("applied_at_ms")) }
-            }
-        }
+        try await database.read { try Self.positions(on: $0) }
     }
 
     /// Forgets the projection and every cursor, keeping manual duty entries (re-added) and rules.
@@ -204,12 +236,14 @@ public struct AnalyticsStore: Sendable {
 
     /// The committee's point table, or nil for the defaults.
     public func rules(committee: Int64) async throws -> PointRules? {
-        try await database.read { conn in
-            try conn.query("SELECT body, version FROM point_rules WHERE committee_id = ?", [.integer(committee)]).first.map {
-                var r = try PointRules(serializedBytes: $0.blob("body"))
-                r.version = $0.int("version")
-                return r
-            }
+        try await database.read { try Self.rules(committee: committee, on: $0) }
+    }
+
+    static func rules(committee: Int64, on conn: SQLConnection) throws -> PointRules? {
+        try conn.query("SELECT body, version FROM point_rules WHERE committee_id = ?", [.integer(committee)]).first.map {
+            var r = try PointRules(serializedBytes: $0.blob("body"))
+            r.version = $0.int("version")
+            return r
         }
     }
 
@@ -224,6 +258,7 @@ public struct AnalyticsStore: Sendable {
             next.version = current + 1
             try tx.execute("INSERT INTO point_rules (committee_id, version, body) VALUES (?, ?, ?) ON CONFLICT (committee_id) DO UPDATE SET version = excluded.version, body = excluded.body",
                            [.integer(rules.committeeId), .integer(next.version), .blob(next.serializedBytes())])
+            try BatchApplier.rescore(committee: rules.committeeId, rules: next, on: tx.connection)
             tx.emit(EventDraft(committeeID: rules.committeeId, entityKind: "point_rules", entityID: "\(rules.committeeId)", eventType: "point_rules.updated",
                                actorAccountID: actor.accountID, actorName: actor.name, atMilliseconds: tx.nowMilliseconds,
                                payloadType: PointRules.protoName, before: [], after: next.serializedBytes()))
@@ -250,75 +285,162 @@ public struct AnalyticsStore: Sendable {
     /// (committee scope), the rest from the facts; duty entries come as kind `duty`, state the
     /// duty kind.
     public func figures(committees: [Int64], scope: ScopeFilter, period: Period, rollup: Bool = true) async throws -> [FigureRow] {
+        try await database.read { try Self.figures(committees: committees, scope: scope, period: period, rollup: rollup, on: $0) }
+    }
+
+    static func figures(committees: [Int64], scope: ScopeFilter, period: Period, rollup: Bool = true, on conn: SQLConnection) throws -> [FigureRow] {
         guard !committees.isEmpty else { return [] }
-        return try await database.read { conn in
-            let inList = "committee_id IN (\(Self.marks(committees.count)))"
-            let cs = committees.map { SQLValue.integer($0) }
-            let sums = Measures.columnNames.map { "SUM(\($0)) AS \($0)" }.joined(separator: ", ")
-            var rows: [FigureRow] = []
-            func collect(_ sql: String, _ binds: [SQLValue]) throws {
-                for r in try conn.query(sql, binds) {
-                    rows.append(FigureRow(committee: r.int("committee_id"), kind: r.text("kind"), state: Int32(r.int("state")),
-                                          category: r.text("category"), measures: Self.measures(r)))
-                }
+        let sums = Measures.columnNames.map { "SUM(\($0)) AS \($0)" }.joined(separator: ", ")
+        var rows: [FigureRow] = []
+        func collect(_ sql: String, _ binds: [SQLValue]) throws {
+            for r in try conn.query(sql, binds) {
+                rows.append(FigureRow(committee: r.int("committee_id"), kind: r.text("kind"), state: Int32(r.int("state")),
+                                      category: r.text("category"), measures: Self.measures(r)))
             }
-            var ranges = [period]
-            if scope == .committee && rollup {
-                let (months, edges) = period.split
-                if let months {
-                    try collect("SELECT committee_id, kind, state, category, \(sums) FROM rollup WHERE \(inList) AND month BETWEEN ? AND ? GROUP BY committee_id, kind, state, category HAVING SUM(n) <> 0",
-                                cs + [.integer(Int64(months.lowerBound)), .integer(Int64(months.upperBound))])
-                }
-                ranges = edges
-            }
-            let (dutyFilter, db) = scope.duties
-            // A scoped query finds its rows by the scope's index; the committee list only filters
-            // (`+ 0` keeps the planner off the committee-and-day index, which would read the whole year).
-            let committeeFilter = scope == .committee ? inList : "committee_id + 0 IN (\(Self.marks(committees.count)))"
-            for p in ranges {
-                let days: [SQLValue] = [.integer(Int64(p.from)), .integer(Int64(p.to))]
-                for (filter, fb) in scope.facts {
-                    try collect("SELECT committee_id, kind, state, category, \(sums) FROM facts WHERE \(committeeFilter) AND day BETWEEN ? AND ? AND \(filter) GROUP BY committee_id, kind, state, category",
-                                cs + days + fb)
-                }
-                for r in try conn.query("SELECT committee_id, kind, COUNT(*) AS n FROM duties WHERE \(committeeFilter) AND day BETWEEN ? AND ? AND \(dutyFilter) GROUP BY committee_id, kind",
-                                        cs + days + db) {
-                    var m = Measures()
-                    m.n = r.int("n")
-                    rows.append(FigureRow(committee: r.int("committee_id"), kind: FactKind.duty.rawValue, state: Int32(r.int("kind")), category: "", measures: m))
-                }
-            }
-            return rows
         }
+        var ranges = [period]
+        if scope == .committee && rollup {
+            let (months, edges) = period.split
+            if let months {
+                let (inList, cs) = ScopeFilter.inList(committees)
+                try collect("SELECT committee_id, kind, state, category, \(sums) FROM rollup WHERE \(inList) AND month BETWEEN ? AND ? GROUP BY committee_id, kind, state, category HAVING SUM(n) <> 0",
+                            cs + [.integer(Int64(months.lowerBound)), .integer(Int64(months.upperBound))])
+            }
+            ranges = edges
+        }
+        // Each condition leads with the index that finds the scope's rows (see `ScopeFilter`).
+        let (dutyFilter, db) = scope.duties(committees)
+        for p in ranges {
+            let days: [SQLValue] = [.integer(Int64(p.from)), .integer(Int64(p.to))]
+            for (filter, fb) in scope.facts(committees) {
+                try collect("SELECT committee_id, kind, state, category, \(sums) FROM facts WHERE \(filter) AND day BETWEEN ? AND ? GROUP BY committee_id, kind, state, category",
+                            fb + days)
+            }
+            for r in try conn.query("SELECT committee_id, kind, COUNT(*) AS n FROM duties WHERE \(dutyFilter) AND day BETWEEN ? AND ? GROUP BY committee_id, kind",
+                                    db + days) {
+                var m = Measures()
+                m.n = r.int("n")
+                rows.append(FigureRow(committee: r.int("committee_id"), kind: FactKind.duty.rawValue, state: Int32(r.int("kind")), category: "", measures: m))
+            }
+        }
+        return rows
     }
 
     /// Active members of `committees` in `scope`, and the committees' towns (not archived).
     public func members(committees: [Int64], scope: ScopeFilter) async throws -> (members: [MemberRow], towns: [(id: Int64, name: String)]) {
         guard !committees.isEmpty else { return ([], []) }
         return try await database.read { conn in
-            let inList = "committee_id IN (\(Self.marks(committees.count)))"
-            let cs = committees.map { SQLValue.integer($0) }
+            let (inList, cs) = ScopeFilter.inList(committees)
             let (filter, binds) = scope.members
             let members = try conn.query("SELECT * FROM members WHERE \(inList) AND active = 1 AND \(filter) ORDER BY id", cs + binds).map { r in
                 MemberRow(id: r.int("id"), committee: r.int("committee_id"), name: r.text("name"),
-                          towns: Set(["residence_town_id", "work_town_id", "contact_town_id", "assistance_town_id"].map { r.int($0) }.filter { $0 != 0 }))
+                          towns: Set(Self.townColumns.map { r.int($0) }.filter { $0 != 0 }))
             }
-            let towns = try conn.query("SELECT id, name FROM towns WHERE \(inList) AND archived = 0 ORDER BY id", cs).map { ($0.int("id"), $0.text("name")) }
-            return (members, towns)
+            return (members, try Self.towns(committees, on: conn))
         }
+    }
+
+    static let townColumns = ["residence_town_id", "work_town_id", "contact_town_id", "assistance_town_id"]
+
+    static func towns(_ committees: [Int64], on conn: SQLConnection) throws -> [(id: Int64, name: String)] {
+        let (inList, cs) = ScopeFilter.inList(committees)
+        return try conn.query("SELECT id, name FROM towns WHERE \(inList) AND archived = 0 ORDER BY id", cs).map { ($0.int("id"), $0.text("name")) }
     }
 
     /// Yearly duty counts of the members of `committees` in `scope`.
     public func dutyCounts(committees: [Int64], scope: ScopeFilter, year: Int32) async throws -> [Int64: [DutyKind: Int64]] {
         guard !committees.isEmpty else { return [:] }
-        return try await database.read { conn in
-            let (filter, binds) = scope.duties
-            var out: [Int64: [DutyKind: Int64]] = [:]
-            for r in try conn.query("SELECT member_id, kind, n FROM duty_counts WHERE committee_id IN (\(Self.marks(committees.count))) AND year = ? AND \(filter)",
-                                    committees.map { .integer($0) } + [.integer(Int64(year))] + binds) {
-                out[r.int("member_id"), default: [:]][DutyKind(rawValue: Int32(r.int("kind"))), default: 0] += r.int("n")
-            }
-            return out
+        return try await database.read { try Self.dutyCounts(where: scope.duties(committees), year: year, on: $0) }
+    }
+
+    static func dutyCounts(where condition: (String, [SQLValue]), year: Int32, on conn: SQLConnection) throws -> [Int64: [DutyKind: Int64]] {
+        var out: [Int64: [DutyKind: Int64]] = [:]
+        for r in try conn.query("SELECT member_id, kind, n FROM duty_counts WHERE \(condition.0) AND year = ?", condition.1 + [.integer(Int64(year))]) {
+            out[r.int("member_id"), default: [:]][DutyKind(rawValue: Int32(r.int("kind"))), default: 0] += r.int("n")
+        }
+        return out
+    }
+
+    /// What a dashboard reads, in one go.
+    public struct DashboardData: Sendable {
+        public var current: [FigureRow]
+        public var earlier: [FigureRow]
+        public var members: MemberTally
+        public var towns: [(id: Int64, name: String)]
+        /// Best first, and worst first (without those already in `top`).
+        public var top: [MemberScore]
+        public var bottom: [MemberScore]
+        public var positions: [SourcePosition]
+    }
+
+    /// The figures of `committees` in `scope` over `period` and a year earlier, the scope's
+    /// members, the ends of their ranking for `year` (`length` each) and every source's position,
+    /// in one read.
+    public func dashboard(committees: [Int64], scope: ScopeFilter, period: Period, year: Int32, length: Int) async throws -> DashboardData {
+        try await database.read { conn in
+            let current = try Self.figures(committees: committees, scope: scope, period: period, on: conn)
+            let earlier = try Self.figures(committees: committees, scope: scope, period: period.yearEarlier, on: conn)
+            let (top, bottom) = try Self.rankingEnds(committees: committees, scope: scope, year: year, length: length, on: conn)
+            return DashboardData(current: current, earlier: earlier, members: try Self.tally(committees, scope: scope, on: conn),
+                                 towns: try Self.towns(committees, on: conn), top: top, bottom: bottom,
+                                 positions: try Self.positions(on: conn))
+        }
+    }
+
+    /// How many active members of `committees` are in `scope`, per committee and per town.
+    static func tally(_ committees: [Int64], scope: ScopeFilter, on conn: SQLConnection) throws -> MemberTally {
+        guard !committees.isEmpty else { return MemberTally() }
+        let (inList, cs) = ScopeFilter.inList(committees)
+        let (filter, binds) = scope.members
+        var t = MemberTally()
+        for r in try conn.query("SELECT committee_id, \(townColumns.joined(separator: ", ")) FROM members WHERE \(inList) AND active = 1 AND \(filter)", cs + binds) {
+            t.add(committee: r[0].int64 ?? 0, towns: (1...4).map { r[$0].int64 ?? 0 })
+        }
+        return t
+    }
+
+    /// The best and worst `length` active members of `committees` in `scope` by their points
+    /// for `year`, scored in full. Members with no points row have 0 points: each end is taken
+    /// from the best (or worst) rows and the lowest (or highest) ids without a row, so the
+    /// result is that of ranking every member (``Scoring/ranked(_:)``).
+    static func rankingEnds(committees: [Int64], scope: ScopeFilter, year: Int32, length: Int, on conn: SQLConnection) throws -> (top: [MemberScore], bottom: [MemberScore]) {
+        guard !committees.isEmpty, length > 0 else { return ([], []) }
+        let (pc, cs) = ScopeFilter.inList(committees, column: "p.committee_id")
+        let (mc, _) = ScopeFilter.inList(committees, column: "m.committee_id")
+        let (filter, binds) = scope.members
+        let y = SQLValue.integer(Int64(year)), n = SQLValue.integer(Int64(length))
+        func scored(_ order: String) throws -> [(id: Int64, points: Int64)] {
+            try conn.query("SELECT p.member_id, p.points FROM member_points p JOIN members m ON m.id = p.member_id WHERE p.year = ? AND \(pc) AND \(mc) AND m.active = 1 AND \(filter) ORDER BY \(order) LIMIT ?",
+                           [y] + cs + cs + binds + [n]).map { ($0[0].int64 ?? 0, $0[1].int64 ?? 0) }
+        }
+        func unscored(_ order: String) throws -> [(id: Int64, points: Int64)] {
+            try conn.query("SELECT m.id FROM members m WHERE \(mc) AND m.active = 1 AND \(filter) AND NOT EXISTS (SELECT 1 FROM member_points p WHERE p.member_id = m.id AND p.year = ? AND \(pc)) ORDER BY \(order) LIMIT ?",
+                           cs + binds + [y] + cs + [n]).map { ($0[0].int64 ?? 0, 0) }
+        }
+        let best = (try scored("p.points DESC, p.member_id") + unscored("m.id"))
+            .sorted { $0.points != $1.points ? $0.points > $1.points : $0.id < $1.id }.prefix(length).map(\.id)
+        let worst = (try scored("p.points, p.member_id DESC") + unscored("m.id DESC"))
+            .sorted { $0.points != $1.points ? $0.points < $1.points : $0.id > $1.id }.prefix(length).map(\.id)
+            .filter { !best.contains($0) }
+        let ids = Array(Set(best + worst))
+        guard !ids.isEmpty else { return ([], []) }
+        let (im, ib) = ScopeFilter.inList(ids, column: "id")
+        var names: [Int64: (name: String, committee: Int64)] = [:]
+        for r in try conn.query("SELECT id, name, committee_id FROM members WHERE \(im)", ib) { names[r.int("id")] = (r.text("name"), r.int("committee_id")) }
+        let (mi, _) = ScopeFilter.inList(ids, column: "member_id")
+        let counts = try dutyCounts(where: ("\(mi) AND \(ScopeFilter.inList(committees).0)", ib + cs), year: year, on: conn)
+        var rules: [Int64: PointRules] = [:]
+        func score(_ id: Int64) throws -> MemberScore {
+            let (name, committee) = names[id] ?? ("", 0)
+            if rules[committee] == nil { rules[committee] = try Self.rules(committee: committee, on: conn) ?? Scoring.defaultRules(committee: committee) }
+            return Scoring.score(member: id, name: name, committee: committee, counts: counts[id] ?? [:], rules: rules[committee]!)
+        }
+        return (try best.map(score), try worst.map(score))
+    }
+
+    static func positions(on conn: SQLConnection) throws -> [SourcePosition] {
+        try conn.query("SELECT name, applied_seq, applied_at_ms FROM sources ORDER BY name", []).compactMap { r in
+            Source(rawValue: r.text("name")).map { SourcePosition(source: $0, appliedSequence: r.int("applied_seq"), appliedAtMilliseconds: r.int("applied_at_ms")) }
         }
     }
 
@@ -340,5 +462,25 @@ public struct AnalyticsStore: Sendable {
                 MemberRow(id: $0.int("id"), committee: $0.int("committee_id"), name: $0.text("name"), towns: [])
             }
         }
+    }
+}
+
+/// Active members counted for a dashboard: in all, per committee and per town (a member counts
+/// once in each distinct town they are tied to).
+public struct MemberTally: Equatable, Sendable {
+    public var total = 0
+    public var perCommittee: [Int64: Int] = [:]
+    public var perTown: [Int64: Int64] = [:]
+
+    public init() {}
+
+    public init(_ members: [MemberRow]) {
+        for m in members { add(committee: m.committee, towns: Array(m.towns)) }
+    }
+
+    mutating func add(committee: Int64, towns: [Int64]) {
+        total += 1
+        perCommittee[committee, default: 0] += 1
+        for (i, t) in towns.enumerated() where t != 0 && !towns[..<i].contains(t) { perTown[t, default: 0] += 1 }
     }
 }

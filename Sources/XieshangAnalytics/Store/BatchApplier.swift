@@ -170,29 +170,95 @@ final class BatchApplier {
                         }, suffix: " ON CONFLICT (committee_id, month, kind, state, category) DO UPDATE SET \(sums)", on: conn)
         rollup.removeAll()
 
-        try Rows.insert(into: "duty_counts", columns: ["member_id", "year", "kind", "committee_id", "n"],
-                        rows: dutyCounts.filter { $0.value != 0 }.sorted { $0.key < $1.key }.map { k, n in
-                            [.integer(k.member), .integer(Int64(k.year)), .integer(Int64(k.kind)), .integer(k.committee), .integer(n)]
-                        }, suffix: " ON CONFLICT (member_id, year, kind) DO UPDATE SET n = duty_counts.n + excluded.n", on: conn)
+        let moved = dutyCounts.filter { $0.value != 0 }.sorted { $0.key < $1.key }
         dutyCounts.removeAll()
+        // Each count comes back as it now stands; the points it earns move by the difference
+        // between its capped points before and after.
+        let counted = try Rows.insert(into: "duty_counts", columns: ["member_id", "year", "kind", "committee_id", "n"],
+                                      rows: moved.map { k, n in
+                                          [.integer(k.member), .integer(Int64(k.year)), .integer(Int64(k.kind)), .integer(k.committee), .integer(n)]
+                                      }, suffix: " ON CONFLICT (member_id, year, kind) DO UPDATE SET n = duty_counts.n + excluded.n",
+                                      returning: "member_id, year, kind, committee_id, n", on: conn)
+        // (RETURNING promises no order: rows are matched by key.)
+        var by: [CountKey: Int64] = [:]
+        for (k, n) in moved { by[CountKey(member: k.member, year: k.year, kind: k.kind)] = n }
+        var delta: [PointsKey: Int64] = [:]
+        for row in counted {
+            let member = row[0].int64 ?? 0, year = Int32(row[1].int64 ?? 0), kind = Int32(row[2].int64 ?? 0)
+            let committee = row[3].int64 ?? 0, now = row[4].int64 ?? 0
+            let moved = by[CountKey(member: member, year: year, kind: kind)] ?? 0
+            let rules = try rules(committee), duty = DutyKind(rawValue: kind)
+            let change = Scoring.points(duty, count: now, rules: rules) - Scoring.points(duty, count: now - moved, rules: rules)
+            delta[PointsKey(member: member, year: year, committee: committee), default: 0] += change
+        }
+        try Rows.insert(into: "member_points", columns: ["member_id", "year", "committee_id", "points"],
+                        rows: delta.filter { $0.value != 0 }.sorted { $0.key < $1.key }.map { k, points in
+                            [.integer(k.member), .integer(Int64(k.year)), .integer(k.committee), .integer(points)]
+                        }, suffix: " ON CONFLICT (member_id, year) DO UPDATE SET points = member_points.points + excluded.points", on: conn)
+    }
+
+    struct CountKey: Hashable {
+        var member: Int64, year: Int32, kind: Int32
+    }
+
+    struct PointsKey: Hashable, Comparable {
+        var member: Int64, year: Int32, committee: Int64
+        static func < (l: Self, r: Self) -> Bool { (l.member, l.year) < (r.member, r.year) }
+    }
+
+    private var rulesByCommittee: [Int64: PointRules] = [:]
+
+    /// The committee's point table (read once per batch).
+    private func rules(_ committee: Int64) throws -> PointRules {
+        if let r = rulesByCommittee[committee] { return r }
+        let r = try AnalyticsStore.rules(committee: committee, on: conn) ?? Scoring.defaultRules(committee: committee)
+        rulesByCommittee[committee] = r
+        return r
+    }
+
+    /// Scores `committee`'s members again from their counts under `rules` (a new point table).
+    static func rescore(committee: Int64, rules: PointRules, on conn: SQLConnection) throws {
+        try conn.execute("DELETE FROM member_points WHERE committee_id = ?", [.integer(committee)])
+        var points: [PointsKey: Int64] = [:]
+        for r in try conn.query("SELECT member_id, year, kind, n FROM duty_counts WHERE committee_id = ?", [.integer(committee)]) {
+            let key = PointsKey(member: r[0].int64 ?? 0, year: Int32(r[1].int64 ?? 0), committee: committee)
+            points[key, default: 0] += Scoring.points(DutyKind(rawValue: Int32(r[2].int64 ?? 0)), count: r[3].int64 ?? 0, rules: rules)
+        }
+        try Rows.insert(into: "member_points", columns: ["member_id", "year", "committee_id", "points"],
+                        rows: points.filter { $0.value != 0 }.sorted { $0.key < $1.key }.map { k, p in
+                            [.integer(k.member), .integer(Int64(k.year)), .integer(committee), .integer(p)]
+                        }, suffix: "", on: conn)
     }
 }
 
 /// Multi-row statements.
 enum Rows {
     /// Inserts `rows` in statements of a few hundred binds each; `suffix` follows each VALUES list.
-    static func insert(into table: String, columns: [String], rows: [[SQLValue]], suffix: String, on conn: SQLConnection) throws {
-        guard !rows.isEmpty else { return }
+    /// With `returning`, the rows each statement returns come back, in the order of `rows`.
+    @discardableResult
+    static func insert(into table: String, columns: [String], rows: [[SQLValue]], suffix: String, returning: String? = nil,
+                       on conn: SQLConnection) throws -> [SQLRow] {
+        guard !rows.isEmpty else { return [] }
         let perStatement = max(1, 900 / columns.count)
         let tuple = "(" + columns.map { _ in "?" }.joined(separator: ", ") + ")"
         var start = 0
+        var out: [SQLRow] = []
         while start < rows.count {
             let chunk = rows[start..<min(start + perStatement, rows.count)]
             let sql = "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES "
                 + Array(repeating: tuple, count: chunk.count).joined(separator: ", ") + suffix
-            try conn.execute(sql, chunk.flatMap { $0 })
+            if let returning {
+                let got = try conn.query(sql + " RETURNING " + returning, chunk.flatMap { $0 })
+                guard got.count == chunk.count else {
+                    throw StoreError.engine(code: "returning", message: "\(table): \(got.count) rows returned for \(chunk.count)")
+                }
+                out += got
+            } else {
+                try conn.execute(sql, chunk.flatMap { $0 })
+            }
             start += perStatement
         }
+        return out
     }
 }
 
