@@ -127,7 +127,9 @@ final class AnalyticsTests: XCTestCase {
             }
             _ = try await store.setRules(rules, expected: 0, actor: Actor(accountID: 1, name: "管理员"))
             try await assertRankingAgrees(store)
-            for period in [Period(from: 20260115, to: 20260410), Period(from: 20260301, to: 20260930), Period(from: 20260203, to: 20260227)] {
+            // Months, edges, a whole year (the yearly sums) with months and days either side.
+            for period in [Period(from: 20260115, to: 20260410), Period(from: 20260301, to: 20260930), Period(from: 20260203, to: 20260227),
+                           year, Period(from: 20251101, to: 20261231), Period(from: 20251120, to: 20270115)] {
                 let viaRollup = try await store.figures(committees: [2, 3], scope: .committee, period: period)
                 let viaFacts = try await store.figures(committees: [2, 3], scope: .committee, period: period, rollup: false)
                 func totals(_ rows: [FigureRow]) -> [String: [Int64]] {

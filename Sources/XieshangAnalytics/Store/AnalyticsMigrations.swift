@@ -2,12 +2,15 @@ import XieshangStore
 
 /// Analytics' tables. The projection (everything but `manual_duties` and `point_rules`) is
 /// rebuilt from the feeds: `sources` holds each feed's applied cursor, written in the same
-/// transaction as the rows it moved; `facts` one row per counted entity; `rollup` their monthly
-/// sums per committee (and the duty entries' monthly counts, kind `duty`); `duties` every duty
+/// transaction as the rows it moved; `facts` one row per counted entity; `rollup` and
+/// `rollup_year` their monthly and yearly sums per committee (and the duty entries' counts, kind
+/// `duty`); `duties` every duty
 /// record entry, `duty_counts` their yearly counts per member and `member_points` the points
 /// those counts earn; the directory rows scopes need.
 enum AnalyticsMigrations {
     static let measureColumns = "n BIGINT NOT NULL, base BIGINT NOT NULL, done BIGINT NOT NULL, timed BIGINT NOT NULL, on_time BIGINT NOT NULL, rated BIGINT NOT NULL, satisfied BIGINT NOT NULL, a BIGINT NOT NULL, b BIGINT NOT NULL, c BIGINT NOT NULL"
+
+    static let measureNames = Measures.columnNames.joined(separator: ", ")
 
     static let all = [
         Migration(version: 1, name: "analytics", script: """
@@ -64,7 +67,7 @@ enum AnalyticsMigrations {
         // Scoped dashboards: a scope's facts by committee first (sector ids are shared by the
         // committees), a member's duty entries without reading the table, and each member's
         // yearly points kept as their counts move, so a ranking reads a few rows instead of
-        // scoring every member. `AnalyticsStore.migrate` fills the points of an existing projection.
+        // scoring every member; yearly sums beside the monthly ones. `AnalyticsStore.migrate` fills the points of an existing projection.
         Migration(version: 2, name: "analytics_scoped_dashboards", script: """
             DROP INDEX facts_town_day;
             DROP INDEX facts_sector_day;
@@ -76,9 +79,16 @@ enum AnalyticsMigrations {
                 member_id BIGINT NOT NULL, year INTEGER NOT NULL, committee_id BIGINT NOT NULL, points BIGINT NOT NULL,
                 PRIMARY KEY (member_id, year)) {{WITHOUT_ROWID}};
             CREATE INDEX member_points_rank ON member_points (committee_id, year, points);
+            CREATE TABLE rollup_year (
+                committee_id BIGINT NOT NULL, year INTEGER NOT NULL, kind TEXT NOT NULL, state INTEGER NOT NULL,
+                category TEXT NOT NULL, \(measureColumns),
+                PRIMARY KEY (committee_id, year, kind, state, category)) {{WITHOUT_ROWID}};
+            INSERT INTO rollup_year (committee_id, year, kind, state, category, \(measureNames))
+                SELECT committee_id, month / 100, kind, state, category, \(Measures.columnNames.map { "SUM(\($0))" }.joined(separator: ", "))
+                FROM rollup GROUP BY committee_id, month / 100, kind, state, category;
             """),
     ]
 
     /// The projection's tables, emptied by a rebuild.
-    static let projectionTables = ["facts", "rollup", "duties", "duty_counts", "member_points", "committees", "towns", "stations", "members"]
+    static let projectionTables = ["facts", "rollup", "rollup_year", "duties", "duty_counts", "member_points", "committees", "towns", "stations", "members"]
 }

@@ -291,20 +291,35 @@ public struct AnalyticsStore: Sendable {
     static func figures(committees: [Int64], scope: ScopeFilter, period: Period, rollup: Bool = true, on conn: SQLConnection) throws -> [FigureRow] {
         guard !committees.isEmpty else { return [] }
         let sums = Measures.columnNames.map { "SUM(\($0)) AS \($0)" }.joined(separator: ", ")
+        let plain = Measures.columnNames.joined(separator: ", ")
         var rows: [FigureRow] = []
+        // Columns by position: committee, kind, state, category, then the measures.
         func collect(_ sql: String, _ binds: [SQLValue]) throws {
             for r in try conn.query(sql, binds) {
-                rows.append(FigureRow(committee: r.int("committee_id"), kind: r.text("kind"), state: Int32(r.int("state")),
-                                      category: r.text("category"), measures: Self.measures(r)))
+                rows.append(FigureRow(committee: r[0].int64 ?? 0, kind: r[1].string ?? "", state: Int32(r[2].int64 ?? 0),
+                                      category: r[3].string ?? "", measures: Measures(columns: (4..<r.values.count).map { r[$0].int64 ?? 0 })))
             }
         }
         var ranges = [period]
         if scope == .committee && rollup {
+            // Whole years from the yearly sums, other whole months from the monthly ones (rows of
+            // one group may repeat: the figures add them up).
             let (months, edges) = period.split
+            let (inList, cs) = ScopeFilter.inList(committees)
+            func sums(_ table: String, _ column: String, _ from: Int32, _ to: Int32) throws {
+                try collect("SELECT committee_id, kind, state, category, \(plain) FROM \(table) WHERE \(inList) AND \(column) BETWEEN ? AND ? AND n <> 0",
+                            cs + [.integer(Int64(from)), .integer(Int64(to))])
+            }
             if let months {
-                let (inList, cs) = ScopeFilter.inList(committees)
-                try collect("SELECT committee_id, kind, state, category, \(sums) FROM rollup WHERE \(inList) AND month BETWEEN ? AND ? GROUP BY committee_id, kind, state, category HAVING SUM(n) <> 0",
-                            cs + [.integer(Int64(months.lowerBound)), .integer(Int64(months.upperBound))])
+                let firstYear = months.lowerBound % 100 == 1 ? months.lowerBound / 100 : months.lowerBound / 100 + 1
+                let lastYear = months.upperBound % 100 == 12 ? months.upperBound / 100 : months.upperBound / 100 - 1
+                if firstYear <= lastYear {
+                    try sums("rollup_year", "year", firstYear, lastYear)
+                    if months.lowerBound < firstYear * 100 + 1 { try sums("rollup", "month", months.lowerBound, (firstYear - 1) * 100 + 12) }
+                    if months.upperBound > lastYear * 100 + 12 { try sums("rollup", "month", (lastYear + 1) * 100 + 1, months.upperBound) }
+                } else {
+                    try sums("rollup", "month", months.lowerBound, months.upperBound)
+                }
             }
             ranges = edges
         }

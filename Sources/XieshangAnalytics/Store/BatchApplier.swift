@@ -162,12 +162,21 @@ final class BatchApplier {
         }, suffix: " ON CONFLICT (kind, id, sub) DO UPDATE SET \(sets)", on: conn)
         dirty.removeAll()
 
-        let sums = Measures.columnNames.map { "\($0) = rollup.\($0) + excluded.\($0)" }.joined(separator: ", ")
-        try Rows.insert(into: "rollup", columns: ["committee_id", "month", "kind", "state", "category"] + Measures.columnNames,
-                        rows: rollup.filter { !$0.value.isZero }.sorted { $0.key < $1.key }.map { k, m in
-                            [.integer(k.committee), .integer(Int64(k.month)), .text(k.kind), .integer(Int64(k.state)), .text(k.category)]
-                                + m.columns.map { .integer($0) }
-                        }, suffix: " ON CONFLICT (committee_id, month, kind, state, category) DO UPDATE SET \(sums)", on: conn)
+        // The months' sums, and the same moves summed by year.
+        var years: [RollupKey: Measures] = [:]
+        for (k, m) in rollup {
+            var y = k
+            y.month = k.month / 100
+            years[y, default: Measures()] += m
+        }
+        for (table, column, moves) in [("rollup", "month", rollup), ("rollup_year", "year", years)] {
+            let sums = Measures.columnNames.map { "\($0) = \(table).\($0) + excluded.\($0)" }.joined(separator: ", ")
+            try Rows.insert(into: table, columns: ["committee_id", column, "kind", "state", "category"] + Measures.columnNames,
+                            rows: moves.filter { !$0.value.isZero }.sorted { $0.key < $1.key }.map { k, m in
+                                [.integer(k.committee), .integer(Int64(k.month)), .text(k.kind), .integer(Int64(k.state)), .text(k.category)]
+                                    + m.columns.map { .integer($0) }
+                            }, suffix: " ON CONFLICT (committee_id, \(column), kind, state, category) DO UPDATE SET \(sums)", on: conn)
+        }
         rollup.removeAll()
 
         let moved = dutyCounts.filter { $0.value != 0 }.sorted { $0.key < $1.key }
