@@ -80,6 +80,9 @@ public final class Ingestor: Sendable {
     private func consume(_ source: Source) async {
         guard let channel = channels[source] else { return }
         var backoff: UInt64 = 200_000_000
+        // One batch is applied while the next is read off the stream; batches are applied in
+        // order (each waits for the one before it).
+        var inflight: Task<Void, Error>?
         while !Task.isCancelled {
             do {
                 var request = Xieshang_Events_V1_WatchRequest()
@@ -88,14 +91,20 @@ public final class Ingestor: Sendable {
                 request.heartbeats = true
                 let call = channel.serverStreaming(source.watch, request, options: Self.options)
                 var applied = request.afterCursor
+                func hand(_ events: [Xieshang_Events_V1_Event], head: Int64? = nil) async throws {
+                    try await inflight?.value
+                    inflight = Task { [store] in try await store.apply(source, events: events, head: head) }
+                }
                 try await withTaskCancellationHandler {
                     var buffer: [Xieshang_Events_V1_Event] = []
+                    buffer.reserveCapacity(batchSize)
                     for try await e in call.responses {
                         if e.entityKind.isEmpty {
                             // Caught up to the head: apply what is buffered and move past filtered events.
                             heard(source, upTo: e.sequence)
                             if !buffer.isEmpty || e.sequence > applied {
-                                try await store.apply(source, events: buffer, head: e.sequence)
+                                try await hand(buffer, head: e.sequence)
+                                try await inflight?.value
                                 applied = max(applied, e.sequence)
                             }
                             buffer.removeAll(keepingCapacity: true)
@@ -104,18 +113,22 @@ public final class Ingestor: Sendable {
                             buffer.append(e)
                             if buffer.count >= batchSize {
                                 heard(source, upTo: e.sequence)
-                                try await store.apply(source, events: buffer)
+                                try await hand(buffer)
                                 applied = max(applied, e.sequence)
                                 buffer.removeAll(keepingCapacity: true)
                             }
                         }
                     }
-                    try await store.apply(source, events: buffer)
+                    try await hand(buffer)
+                    try await inflight?.value
                 } onCancel: {
                     call.cancel()
                 }
                 update(source) { $0.lastError = "the stream ended" }
             } catch {
+                // A batch still applying finishes (or fails) before the stream reopens or the consumer stops.
+                _ = await inflight?.result
+                inflight = nil
                 if Task.isCancelled { break }
                 update(source) { $0.lastError = "\(error)" }
             }
