@@ -41,7 +41,7 @@ public struct EventFeed: Sendable {
                 return (head, try EventLog.read(on: conn, after: from, upTo: head, committees: committees,
                                                 kinds: kinds, limit: limit))
             }
-            for record in batch { try await responses.send(Self.message(record)) }
+            try await responses.send(contentsOf: batch.map(Self.message))
             if batch.count == limit, let last = batch.last {
                 cursor = last.sequence
                 continue

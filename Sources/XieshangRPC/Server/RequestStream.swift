@@ -28,4 +28,13 @@ public struct ResponseWriter<Message: ProtoMessage>: Sendable {
     public func send(_ message: Message) async throws {
         try await call.send(MessageFramer.frame(message))
     }
+
+    /// Sends `messages` in order with one hand-over to the connection (for a stream of many
+    /// small messages: one wake-up of the event loop instead of one per message).
+    public func send(contentsOf messages: [Message]) async throws {
+        guard !messages.isEmpty else { return }
+        var framed: [UInt8] = []
+        for m in messages { framed += MessageFramer.frame(m) }
+        try await call.send(framed)
+    }
 }
