@@ -23,6 +23,8 @@ struct AnalyticsBench: AsyncParsableCommand {
     @Option(help: "Seconds the dashboard workload runs.") var seconds = 15.0
     @Option(help: "Concurrent dashboard callers.") var concurrency = 8
     @Flag(help: "Also time applying the generated events straight to a second store, without the feeds (where the time goes).") var direct = false
+    @Option(help: "Dashboards asked for, in turn (county, prefecture, sector, town, station, member, county_odd_period).")
+    var kinds = "county,prefecture,sector,town,station,member,county_odd_period"
     @Flag(help: "Keep the feeds and the projection a previous run left in --feeds and --database (SQLite): only the dashboards are measured.") var reuse = false
 
     func run() async throws {
@@ -130,7 +132,9 @@ struct AnalyticsBench: AsyncParsableCommand {
             p.accountId = 1
             return CallOptions(metadata: Caller.metadata(for: p))
         }
-        let kinds = ["county", "prefecture", "sector", "town", "station", "member", "county_odd_period"]
+        let kinds = self.kinds.split(separator: ",").map(String.init)
+        let known: Set<String> = ["county", "prefecture", "sector", "town", "station", "member", "county_odd_period"]
+        guard !kinds.isEmpty, kinds.allSatisfy(known.contains) else { throw ValidationError("--kinds lists \(known.sorted().joined(separator: ", "))") }
         let perKind = NIOLockedValueBox([String: [UInt64]]())
         let membersPerCounty = Int64(feed.membersPerCounty), towns = Int64(feed.townsPerCounty), stations = Int64(feed.stationsPerCounty)
         let counties = self.counties

@@ -1,10 +1,22 @@
+import NIOConcurrencyHelpers
 import XieshangAPI
 import XieshangRPC
 
 /// Builds dashboard figures from the store's grouped rows. Pure.
 public enum Dashboards {
-    /// An enum case as a snake_case key, e.g. `fedBack` → `fed_back`.
+    /// An enum case as a snake_case key, e.g. `fedBack` → `fed_back` (spelled once per value:
+    /// a case's description goes through reflection).
     public static func name<E: ProtoEnum>(_ value: E) -> String {
+        let type = ObjectIdentifier(E.self)
+        if let known = spelled.withLockedValue({ $0[type]?[value.rawValue] }) { return known }
+        let name = spell(value)
+        spelled.withLockedValue { $0[type, default: [:]][value.rawValue] = name }
+        return name
+    }
+
+    private static let spelled = NIOLockedValueBox([ObjectIdentifier: [Int32: String]]())
+
+    private static func spell<E: ProtoEnum>(_ value: E) -> String {
         var out = ""
         for ch in "\(value)" {
             if ch.isUppercase {

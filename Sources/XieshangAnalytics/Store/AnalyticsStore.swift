@@ -409,7 +409,7 @@ public struct AnalyticsStore: Sendable {
         let (filter, binds) = scope.members
         var t = MemberTally()
         for r in try conn.query("SELECT committee_id, \(townColumns.joined(separator: ", ")) FROM members WHERE \(inList) AND active = 1 AND \(filter)", cs + binds) {
-            t.add(committee: r[0].int64 ?? 0, towns: (1...4).map { r[$0].int64 ?? 0 })
+            t.add(committee: r[0].int64 ?? 0, r[1].int64 ?? 0, r[2].int64 ?? 0, r[3].int64 ?? 0, r[4].int64 ?? 0)
         }
         return t
     }
@@ -489,13 +489,13 @@ public struct MemberTally: Equatable, Sendable {
 
     public init() {}
 
-    public init(_ members: [MemberRow]) {
-        for m in members { add(committee: m.committee, towns: Array(m.towns)) }
-    }
-
-    mutating func add(committee: Int64, towns: [Int64]) {
+    /// Counts a member of `committee` tied to towns `a`–`d` (0: none).
+    mutating func add(committee: Int64, _ a: Int64, _ b: Int64, _ c: Int64, _ d: Int64) {
         total += 1
         perCommittee[committee, default: 0] += 1
-        for (i, t) in towns.enumerated() where t != 0 && !towns[..<i].contains(t) { perTown[t, default: 0] += 1 }
+        if a != 0 { perTown[a, default: 0] += 1 }
+        if b != 0 && b != a { perTown[b, default: 0] += 1 }
+        if c != 0 && c != a && c != b { perTown[c, default: 0] += 1 }
+        if d != 0 && d != a && d != b && d != c { perTown[d, default: 0] += 1 }
     }
 }
