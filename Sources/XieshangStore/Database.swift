@@ -59,17 +59,23 @@ public final class Database: Sendable {
     /// Events it emits are appended just before the commit. Conflicts with concurrent writers are
     /// retried (the body must be safe to run again). On SQLite, bodies arriving together share one
     /// commit (see GroupCommitter); each still succeeds or fails alone, and returns after its commit.
+    ///
+    /// `durable: false` lets the commit return before it reaches the disk (SQLite: no sync in WAL
+    /// mode; PostgreSQL: `synchronous_commit` off for the transaction), for writes that can be
+    /// made again from their source, such as a projection and its cursor: the transaction stays
+    /// atomic and survives the process, and only a crash of the machine can take back its last
+    /// commits, all together.
     @discardableResult
-    public func write<T: Sendable>(_ body: @escaping @Sendable (Transaction) throws -> T) async throws -> T {
+    public func write<T: Sendable>(durable: Bool = true, _ body: @escaping @Sendable (Transaction) throws -> T) async throws -> T {
         let writers = self.writers
         let notifier = self.notifier
         var attempt = 0
         while true {
             attempt += 1
             do {
-                if let committer { return try await committer.write(body) }
+                if let committer { return try await committer.write(durable: durable, body) }
                 let (value, head) = try await threads.runIfActive {
-                    try writers.withConnection { conn in try Self.transaction(conn, body) }
+                    try writers.withConnection { conn in try Self.transaction(conn, durable: durable, body) }
                 }
                 if let head { notifier.publish(head) }
                 return value
@@ -79,8 +85,9 @@ public final class Database: Sendable {
         }
     }
 
-    private static func transaction<T>(_ conn: SQLConnection, _ body: (Transaction) throws -> T) throws -> (T, Int64?) {
+    private static func transaction<T>(_ conn: SQLConnection, durable: Bool, _ body: (Transaction) throws -> T) throws -> (T, Int64?) {
         try conn.executeScript(conn.dialect == .sqlite ? "BEGIN IMMEDIATE" : "BEGIN")
+        if !durable && conn.dialect == .postgres { try conn.executeScript("SET LOCAL synchronous_commit TO OFF") }
         do {
             let tx = Transaction(connection: conn, nowMilliseconds: Clock.nowMilliseconds())
             let value = try body(tx)

@@ -163,7 +163,9 @@ public struct AnalyticsStore: Sendable {
     @discardableResult
     public func apply(_ source: Source, events: [Xieshang_Events_V1_Event], head: Int64? = nil) async throws -> Int {
         if events.isEmpty && head == nil { return 0 }
-        return try await database.write { tx in
+        // Not synced: the feed still has the events, and the cursor moves in the same
+        // transaction, so a batch lost with the machine is read and applied again.
+        return try await database.write(durable: false) { tx in
             let row = try tx.query("SELECT applied_seq, applied_at_ms FROM sources WHERE name = ?", [.text(source.rawValue)]).first
             let cursor = row?.int("applied_seq") ?? 0
             let fresh = events.filter { $0.sequence > cursor }

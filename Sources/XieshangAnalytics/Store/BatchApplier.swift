@@ -10,6 +10,8 @@ import XieshangStore
 final class BatchApplier {
     let conn: SQLConnection
     private var current: [FactKey: Fact] = [:]
+    /// The facts as the database has them (those read by ``preload``).
+    private var stored: [FactKey: Fact] = [:]
     private var loaded: Set<FactKey> = []
     private var dirty: Set<FactKey> = []
     private var rollup: [RollupKey: Measures] = [:]
@@ -35,6 +37,9 @@ final class BatchApplier {
         self.conn = connection
     }
 
+    static let updateInPlace = "UPDATE facts SET state = ?, category = ?, "
+        + Measures.columnNames.map { "\($0) = ?" }.joined(separator: ", ") + " WHERE kind = ? AND id = ? AND sub = ?"
+
     static let factColumns = ["kind", "id", "sub", "committee_id", "day", "state", "category", "member_id", "town_id", "sector_id"] + Measures.columnNames
 
     static func fact(_ row: SQLRow) -> Fact? {
@@ -55,7 +60,10 @@ final class BatchApplier {
         for chunk in stride(from: 0, to: wanted.count, by: 500).map({ Array(wanted[$0..<min($0 + 500, wanted.count)]) }) {
             let marks = chunk.map { _ in "?" }.joined(separator: ", ")
             for row in try conn.query("SELECT * FROM facts WHERE kind = ? AND id IN (\(marks))", [.text(kind.rawValue)] + chunk.map { .integer($0) }) {
-                if let f = Self.fact(row) { current[f.key] = f }
+                if let f = Self.fact(row) {
+                    current[f.key] = f
+                    stored[f.key] = f
+                }
             }
             for id in chunk { loaded.insert(FactKey(kind: kind, id: id)) }
         }
@@ -154,7 +162,21 @@ final class BatchApplier {
     /// Writes what the batch changed.
     func flush() throws {
         try flushDuties()
-        let facts = dirty.compactMap { current[$0] }.sorted { ($0.kind.rawValue, $0.id, $0.sub) < ($1.kind.rawValue, $1.id, $1.sub) }
+        let changed = dirty.compactMap { current[$0] }.sorted { ($0.kind.rawValue, $0.id, $0.sub) < ($1.kind.rawValue, $1.id, $1.sub) }
+        // A stored fact whose indexed columns stayed is updated in place (no index entry moves);
+        // new facts and those that moved are written whole.
+        var facts: [Fact] = []
+        for f in changed {
+            guard let was = stored[f.key], was.committee == f.committee, was.day == f.day, was.member == f.member,
+                  was.town == f.town, was.sector == f.sector else {
+                facts.append(f)
+                continue
+            }
+            try conn.execute(Self.updateInPlace, [.integer(Int64(f.state)), .text(f.category)] + f.measures.columns.map { .integer($0) }
+                             + [.text(f.kind.rawValue), .integer(f.id), .integer(f.sub)])
+            stored[f.key] = f
+        }
+        for f in facts { stored[f.key] = f }
         let sets = Self.factColumns.dropFirst(3).map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
         try Rows.insert(into: "facts", columns: Self.factColumns, rows: facts.map { f in
             [.text(f.kind.rawValue), .integer(f.id), .integer(f.sub), .integer(f.committee), .integer(Int64(f.day)), .integer(Int64(f.state)),

@@ -8,6 +8,8 @@ import NIOPosix
 /// numbered in the order the bodies ran, which is commit order.
 final class GroupCommitter: @unchecked Sendable {
     struct Job {
+        /// Whether its commit must reach the disk before it is answered (see ``Database/write(durable:_:)``).
+        let durable: Bool
         let run: (Transaction) throws -> Void
         let done: (Error?) -> Void
     }
@@ -26,10 +28,10 @@ final class GroupCommitter: @unchecked Sendable {
     }
 
     /// Runs `body` in the next group; returns its value once the group has committed.
-    func write<T: Sendable>(_ body: @escaping @Sendable (Transaction) throws -> T) async throws -> T {
+    func write<T: Sendable>(durable: Bool = true, _ body: @escaping @Sendable (Transaction) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, Error>) in
             let result = NIOLockedValueBox<T?>(nil)
-            submit(Job(run: { tx in
+            submit(Job(durable: durable, run: { tx in
                 let value = try body(tx)
                 result.withLockedValue { $0 = value }
             }, done: { error in
@@ -70,6 +72,9 @@ final class GroupCommitter: @unchecked Sendable {
         var head: Int64?
         do {
             try pool.withConnection { conn in
+                // A group is synced when any of its jobs must be (WAL: a group that is not stays
+                // atomic and is lost only with the machine, never with the process).
+                try conn.executeScript(batch.contains(where: \.durable) ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
                 try conn.executeScript("BEGIN IMMEDIATE")
                 do {
                     for job in batch {
