@@ -8,7 +8,7 @@ public struct EventFeed: Sendable {
     /// The service's database.
     public let database: Database
     /// Events read per query.
-    public var batchSize = 256
+    public var batchSize = 1024
 
     /// A feed over `database`'s log.
     public init(database: Database) {

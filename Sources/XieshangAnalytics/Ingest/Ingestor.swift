@@ -35,7 +35,7 @@ public final class Ingestor: Sendable {
         var lastError = ""
     }
 
-    public init(store: AnalyticsStore, channels: [Source: any ClientTransport], batchSize: Int = 2000) {
+    public init(store: AnalyticsStore, channels: [Source: any ClientTransport], batchSize: Int = 10000) {
         self.store = store
         self.channels = channels
         self.batchSize = batchSize

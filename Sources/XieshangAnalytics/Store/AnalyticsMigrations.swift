@@ -65,7 +65,8 @@ enum AnalyticsMigrations {
             CREATE TABLE point_rules (committee_id BIGINT PRIMARY KEY, version BIGINT NOT NULL, body {{BLOB}} NOT NULL);
             """),
         // Scoped dashboards: a scope's facts by committee first (sector ids are shared by the
-        // committees), a member's duty entries without reading the table, and each member's
+        // committees), the facts and duty entries of members (stations, sectors) without reading
+        // the tables, and each member's
         // yearly points kept as their counts move, so a ranking reads a few rows instead of
         // scoring every member; yearly sums beside the monthly ones. `AnalyticsStore.migrate` fills the points of an existing projection.
         Migration(version: 2, name: "analytics_scoped_dashboards", script: """
@@ -73,6 +74,8 @@ enum AnalyticsMigrations {
             DROP INDEX facts_sector_day;
             CREATE INDEX facts_town_day ON facts (committee_id, town_id, day);
             CREATE INDEX facts_sector_day ON facts (committee_id, sector_id, day);
+            DROP INDEX facts_member_day;
+            CREATE INDEX facts_member_day ON facts (member_id, day, committee_id, sector_id, kind, state, category, \(measureNames));
             DROP INDEX duties_member_day;
             CREATE INDEX duties_member_day ON duties (member_id, day, kind, committee_id);
             CREATE TABLE member_points (

@@ -397,8 +397,9 @@ public struct AnalyticsStore: Sendable {
         try await database.read { conn in
             let current = try Self.figures(committees: committees, scope: scope, period: period, on: conn)
             let earlier = try Self.figures(committees: committees, scope: scope, period: period.yearEarlier, on: conn)
-            let (top, bottom) = try Self.rankingEnds(committees: committees, scope: scope, year: year, length: length, on: conn)
-            return DashboardData(current: current, earlier: earlier, members: try Self.tally(committees, scope: scope, on: conn),
+            let members = try Self.tally(committees, scope: scope, on: conn)
+            let (top, bottom) = try Self.rankingEnds(committees: committees, scope: scope, year: year, length: length, members: members, on: conn)
+            return DashboardData(current: current, earlier: earlier, members: members,
                                  towns: try Self.towns(committees, on: conn), top: top, bottom: bottom,
                                  positions: try Self.positions(on: conn))
         }
@@ -410,35 +411,30 @@ public struct AnalyticsStore: Sendable {
         let (inList, cs) = ScopeFilter.inList(committees)
         let (filter, binds) = scope.members
         var t = MemberTally()
-        for r in try conn.query("SELECT committee_id, \(townColumns.joined(separator: ", ")) FROM members WHERE \(inList) AND active = 1 AND \(filter)", cs + binds) {
-            t.add(committee: r[0].int64 ?? 0, r[1].int64 ?? 0, r[2].int64 ?? 0, r[3].int64 ?? 0, r[4].int64 ?? 0)
+        for r in try conn.query("SELECT id, committee_id, \(townColumns.joined(separator: ", ")) FROM members WHERE \(inList) AND active = 1 AND \(filter)", cs + binds) {
+            t.add(r[0].int64 ?? 0, committee: r[1].int64 ?? 0, r[2].int64 ?? 0, r[3].int64 ?? 0, r[4].int64 ?? 0, r[5].int64 ?? 0)
         }
         return t
     }
 
-    /// The best and worst `length` active members of `committees` in `scope` by their points
-    /// for `year`, scored in full. Members with no points row have 0 points: each end is taken
-    /// from the best (or worst) rows and the lowest (or highest) ids without a row, so the
-    /// result is that of ranking every member (``Scoring/ranked(_:)``).
-    static func rankingEnds(committees: [Int64], scope: ScopeFilter, year: Int32, length: Int, on conn: SQLConnection) throws -> (top: [MemberScore], bottom: [MemberScore]) {
+    /// The best and worst `length` active members of `committees` in `scope` (`members`, read
+    /// when not given) by their points for `year`, scored in full. A member with no points row
+    /// has 0 points. The kept points of the committees' members are read in one go (an index
+    /// alone answers it) and ranked here, as ``Scoring/ranked(_:)`` would rank every member.
+    static func rankingEnds(committees: [Int64], scope: ScopeFilter, year: Int32, length: Int, members: MemberTally? = nil,
+                            on conn: SQLConnection) throws -> (top: [MemberScore], bottom: [MemberScore]) {
         guard !committees.isEmpty, length > 0 else { return ([], []) }
-        let (pc, cs) = ScopeFilter.inList(committees, column: "p.committee_id")
-        let (mc, _) = ScopeFilter.inList(committees, column: "m.committee_id")
-        let (filter, binds) = scope.members
-        let y = SQLValue.integer(Int64(year)), n = SQLValue.integer(Int64(length))
-        func scored(_ order: String) throws -> [(id: Int64, points: Int64)] {
-            try conn.query("SELECT p.member_id, p.points FROM member_points p JOIN members m ON m.id = p.member_id WHERE p.year = ? AND \(pc) AND \(mc) AND m.active = 1 AND \(filter) ORDER BY \(order) LIMIT ?",
-                           [y] + cs + cs + binds + [n]).map { ($0[0].int64 ?? 0, $0[1].int64 ?? 0) }
+        let active = try members ?? tally(committees, scope: scope, on: conn)
+        let (pc, cs) = ScopeFilter.inList(committees)
+        var points: [Int64: Int64] = [:]
+        let one: (String, [SQLValue]) = if case .member(let id) = scope { (" AND member_id = ?", [.integer(id)]) } else { ("", []) }
+        for r in try conn.query("SELECT member_id, points FROM member_points WHERE \(pc) AND year = ?\(one.0)", cs + [.integer(Int64(year))] + one.1) {
+            points[r[0].int64 ?? 0] = r[1].int64 ?? 0
         }
-        func unscored(_ order: String) throws -> [(id: Int64, points: Int64)] {
-            try conn.query("SELECT m.id FROM members m WHERE \(mc) AND m.active = 1 AND \(filter) AND NOT EXISTS (SELECT 1 FROM member_points p WHERE p.member_id = m.id AND p.year = ? AND \(pc)) ORDER BY \(order) LIMIT ?",
-                           cs + binds + [y] + cs + [n]).map { ($0[0].int64 ?? 0, 0) }
-        }
-        let best = (try scored("p.points DESC, p.member_id") + unscored("m.id"))
-            .sorted { $0.points != $1.points ? $0.points > $1.points : $0.id < $1.id }.prefix(length).map(\.id)
-        let worst = (try scored("p.points, p.member_id DESC") + unscored("m.id DESC"))
-            .sorted { $0.points != $1.points ? $0.points < $1.points : $0.id > $1.id }.prefix(length).map(\.id)
-            .filter { !best.contains($0) }
+        let ranked = active.ids.map { (id: $0, points: points[$0] ?? 0) }
+            .sorted { $0.points != $1.points ? $0.points > $1.points : $0.id < $1.id }
+        let best = ranked.prefix(length).map(\.id)
+        let worst = ranked.suffix(length).reversed().map(\.id).filter { !best.contains($0) }
         let ids = Array(Set(best + worst))
         guard !ids.isEmpty else { return ([], []) }
         let (im, ib) = ScopeFilter.inList(ids, column: "id")
@@ -491,8 +487,12 @@ public struct MemberTally: Equatable, Sendable {
 
     public init() {}
 
-    /// Counts a member of `committee` tied to towns `a`–`d` (0: none).
-    mutating func add(committee: Int64, _ a: Int64, _ b: Int64, _ c: Int64, _ d: Int64) {
+    /// The members counted.
+    public var ids: [Int64] = []
+
+    /// Counts member `id` of `committee` tied to towns `a`–`d` (0: none).
+    mutating func add(_ id: Int64, committee: Int64, _ a: Int64, _ b: Int64, _ c: Int64, _ d: Int64) {
+        ids.append(id)
         total += 1
         perCommittee[committee, default: 0] += 1
         if a != 0 { perTown[a, default: 0] += 1 }
