@@ -22,7 +22,8 @@ extension Source {
 public final class Ingestor: Sendable {
     public let store: AnalyticsStore
     let channels: [Source: any ClientTransport]
-    /// Events applied per transaction at most.
+    /// Events applied per transaction at most (bigger batches merge more roll-up and count moves
+    /// into one write; at about 60,000 events a second a full batch holds the writer ~0.2 s).
     let batchSize: Int
     private let live = NIOLockedValueBox([Source: Live]())
     private let tasks = NIOLockedValueBox([Task<Void, Never>]())

@@ -64,15 +64,19 @@ enum AnalyticsMigrations {
                 day INTEGER NOT NULL, note TEXT NOT NULL, recorded_by TEXT NOT NULL);
             CREATE TABLE point_rules (committee_id BIGINT PRIMARY KEY, version BIGINT NOT NULL, body {{BLOB}} NOT NULL);
             """),
-        // Scoped dashboards: a scope's facts by committee first (sector ids are shared by the
-        // committees), the facts and duty entries of members (stations, sectors) without reading
-        // the tables, and each member's
-        // yearly points kept as their counts move, so a ranking reads a few rows instead of
-        // scoring every member; yearly sums beside the monthly ones. `AnalyticsStore.migrate` fills the points of an existing projection.
+        // Dashboards without reading whole years of facts: the indexes that find a committee's,
+        // a town's and members' facts also carry what is summed (the edge days of a period and
+        // scoped figures are read from the index alone); a sector's facts by committee first
+        // (sector ids are shared by the committees); members' duty entries likewise; each
+        // member's yearly points kept as their counts move, so a ranking reads one row per
+        // member instead of scoring their counts; yearly sums beside the monthly ones.
+        // `AnalyticsStore.migrate` fills the points of an existing projection.
         Migration(version: 2, name: "analytics_scoped_dashboards", script: """
+            DROP INDEX facts_committee_day;
             DROP INDEX facts_town_day;
             DROP INDEX facts_sector_day;
-            CREATE INDEX facts_town_day ON facts (committee_id, town_id, day);
+            CREATE INDEX facts_committee_day ON facts (committee_id, day, kind, state, category, \(measureNames));
+            CREATE INDEX facts_town_day ON facts (committee_id, town_id, day, kind, state, category, \(measureNames));
             CREATE INDEX facts_sector_day ON facts (committee_id, sector_id, day);
             DROP INDEX facts_member_day;
             CREATE INDEX facts_member_day ON facts (member_id, day, committee_id, sector_id, kind, state, category, \(measureNames));
