@@ -37,9 +37,6 @@ final class BatchApplier {
         self.conn = connection
     }
 
-    static let updateInPlace = "UPDATE facts SET state = ?, category = ?, "
-        + Measures.columnNames.map { "\($0) = ?" }.joined(separator: ", ") + " WHERE kind = ? AND id = ? AND sub = ?"
-
     static let factColumns = ["kind", "id", "sub", "committee_id", "day", "state", "category", "member_id", "town_id", "sector_id"] + Measures.columnNames
 
     static func fact(_ row: SQLRow) -> Fact? {
@@ -165,18 +162,19 @@ final class BatchApplier {
         let changed = dirty.compactMap { current[$0] }.sorted { ($0.kind.rawValue, $0.id, $0.sub) < ($1.kind.rawValue, $1.id, $1.sub) }
         // A stored fact whose indexed columns stayed is updated in place (no index entry moves);
         // new facts and those that moved are written whole.
-        var facts: [Fact] = []
+        var facts: [Fact] = [], inPlace: [Fact] = []
         for f in changed {
-            guard let was = stored[f.key], was.committee == f.committee, was.day == f.day, was.member == f.member,
-                  was.town == f.town, was.sector == f.sector else {
+            if let was = stored[f.key], was.committee == f.committee, was.day == f.day, was.member == f.member,
+               was.town == f.town, was.sector == f.sector {
+                inPlace.append(f)
+            } else {
                 facts.append(f)
-                continue
             }
-            try conn.execute(Self.updateInPlace, [.integer(Int64(f.state)), .text(f.category)] + f.measures.columns.map { .integer($0) }
-                             + [.text(f.kind.rawValue), .integer(f.id), .integer(f.sub)])
             stored[f.key] = f
         }
-        for f in facts { stored[f.key] = f }
+        try Rows.update(inPlace.map { f in
+            [.text(f.kind.rawValue), .integer(f.id), .integer(f.sub), .integer(Int64(f.state)), .text(f.category)] + f.measures.columns.map { .integer($0) }
+        }, on: conn)
         let sets = Self.factColumns.dropFirst(3).map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
         try Rows.insert(into: "facts", columns: Self.factColumns, rows: facts.map { f in
             [.text(f.kind.rawValue), .integer(f.id), .integer(f.sub), .integer(f.committee), .integer(Int64(f.day)), .integer(Int64(f.state)),
@@ -290,6 +288,27 @@ enum Rows {
             start += perStatement
         }
         return out
+    }
+}
+
+extension Rows {
+    /// The columns of an in-place fact update: the key, then what changes.
+    static let updated: [(name: String, type: String)] = [("kind", "TEXT"), ("id", "BIGINT"), ("sub", "BIGINT"), ("state", "INTEGER"), ("category", "TEXT")]
+        + Measures.columnNames.map { ($0, "BIGINT") }
+
+    /// Updates facts in place from `rows` (values in the order of ``updated``), many rows a
+    /// statement: `UPDATE … FROM (VALUES …)`, which both engines run as one keyed update per row.
+    static func update(_ rows: [[SQLValue]], on conn: SQLConnection) throws {
+        let perStatement = max(1, 900 / updated.count)
+        let tuple = "(" + updated.map { "CAST(? AS \($0.type))" }.joined(separator: ", ") + ")"
+        let sets = updated.enumerated().dropFirst(3).map { "\($1.name) = v.column\($0 + 1)" }.joined(separator: ", ")
+        var start = 0
+        while start < rows.count {
+            let chunk = rows[start..<min(start + perStatement, rows.count)]
+            try conn.execute("UPDATE facts SET \(sets) FROM (VALUES " + Array(repeating: tuple, count: chunk.count).joined(separator: ", ")
+                             + ") AS v WHERE facts.kind = v.column1 AND facts.id = v.column2 AND facts.sub = v.column3", chunk.flatMap { $0 })
+            start += perStatement
+        }
     }
 }
 
