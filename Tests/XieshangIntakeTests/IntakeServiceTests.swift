@@ -242,6 +242,27 @@ final class IntakeServiceTests: XCTestCase {
             XCTAssertEqual(short.items.count, 0, "a window of 50 ends before it")
             XCTAssertNotEqual(short.nextToken, "")
 
+            // Two terms where the other is common (漏水 in 70 items between the 屋顶 candidates):
+            // every term must occur (a third 屋顶 without 漏水 stays out), pages, totals and
+            // filters as for one term.
+            _ = try await h.submit("屋顶瓦片破损")
+            narrow.grams.scanWindow = 4000
+            var common = ItemQuery()
+            common.terms = ["屋顶", "漏水"]
+            let both = try await narrow.list(committee: h.committee, query: common, page: PageRequest(size: 1, afterID: 0))
+            XCTAssertEqual(both.items.map(\.id), [ids[2]])
+            XCTAssertEqual(both.total, 2)
+            XCTAssertFalse(both.totalCapped)
+            let rest = try await narrow.list(committee: h.committee, query: common, page: try PageRequest(size: 1, token: both.nextToken))
+            XCTAssertEqual(rest.items.map(\.text), ["顶楼屋顶漏水严重"])
+            XCTAssertEqual(rest.nextToken, "")
+            common.states = [.registered]
+            let registered = try await narrow.list(committee: h.committee, query: common, page: PageRequest(size: 20, afterID: 0))
+            XCTAssertEqual(registered.items.map(\.id), [ids[2]], "filters apply to the intersected candidates")
+            common.states = [.received]
+            let received = try await narrow.list(committee: h.committee, query: common, page: PageRequest(size: 1, afterID: 0))
+            XCTAssertEqual(received.items.map(\.text), ["顶楼屋顶漏水严重"])
+
             // A new title at registration is searchable.
             var reg = Xieshang_Intake_V1_RegisterRequest()
             reg.id = ids[1]
