@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import XieshangAPI
 import XieshangKit
 import XieshangStore
@@ -133,6 +134,8 @@ public struct SourcePosition: Equatable, Sendable {
 /// Analytics' persistence: applying feed batches and reading the projection.
 public struct AnalyticsStore: Sendable {
     public let database: Database
+    /// Events applied by this process, and when the projection's statistics are next refreshed.
+    private let growth = NIOLockedValueBox((applied: 0, analyzeAt: 20_000))
 
     public init(database: Database) {
         self.database = database
@@ -165,7 +168,7 @@ public struct AnalyticsStore: Sendable {
         if events.isEmpty && head == nil { return 0 }
         // Not synced: the feed still has the events, and the cursor moves in the same
         // transaction, so a batch lost with the machine is read and applied again.
-        return try await database.write(durable: false) { tx in
+        let applied = try await database.write(durable: false) { tx in
             let row = try tx.query("SELECT applied_seq, applied_at_ms FROM sources WHERE name = ?", [.text(source.rawValue)]).first
             let cursor = row?.int("applied_seq") ?? 0
             let fresh = events.filter { $0.sequence > cursor }
@@ -179,6 +182,23 @@ public struct AnalyticsStore: Sendable {
                            [.integer(to), .integer(fresh.last?.atUnixMs ?? row?.int("applied_at_ms") ?? 0), .text(source.rawValue)])
             return applier.applied
         }
+        try await refreshStatistics(after: applied)
+        return applied
+    }
+
+    /// PostgreSQL plans by its statistics, which autovacuum refreshes on its own schedule: while a
+    /// projection fills (a first ingest, a rebuild) the plans of the apply and dashboard queries
+    /// would be those of nearly empty tables. The tables are analysed after 20,000 events
+    /// applied, then each time the count quadruples.
+    private func refreshStatistics(after applied: Int) async throws {
+        guard database.configuration.dialect == .postgres, applied > 0 else { return }
+        let due = growth.withLockedValue { g in
+            g.applied += applied
+            guard g.applied >= g.analyzeAt else { return false }
+            g.analyzeAt = g.applied * 4
+            return true
+        }
+        if due { try await database.write { try $0.execute("ANALYZE " + AnalyticsMigrations.projectionTables.joined(separator: ", "), []) } }
     }
 
     /// Every source's applied position.
@@ -188,6 +208,7 @@ public struct AnalyticsStore: Sendable {
 
     /// Forgets the projection and every cursor, keeping manual duty entries (re-added) and rules.
     public func wipe() async throws {
+        growth.withLockedValue { $0 = (0, 20_000) }
         try await database.write { tx in
             for t in AnalyticsMigrations.projectionTables { try tx.execute("DELETE FROM \(t)", []) }
             try tx.execute("UPDATE sources SET applied_seq = 0, applied_at_ms = 0", [])
