@@ -188,6 +188,11 @@ extension AnalyticsService: Xieshang_Analytics_V1_AnalyticsServiceProvider {
         guard date <= today else { throw DomainError.invalid(field: "date", message: "must not be in the future") }
         let note = try Check.text(request.note, "note", required: false, max: 500)
         guard let member = try await store.member(request.memberId), member.committee == caller.committeeID else {
+            // Members are known from the directory's feed: while it lags, say so (retryable).
+            let directory = try await ingestor.freshness().sources.first { $0.source == Source.directory.rawValue }
+            if let d = directory, d.lagEvents > 0 || d.appliedSequence == 0 {
+                throw RPCError(.unavailable, "member \(request.memberId) is not known here yet: the directory's events are applied up to \(d.appliedSequence) of \(d.headSequence); try again shortly")
+            }
             throw DomainError.notFound(kind: "member", id: "\(request.memberId)")
         }
         let duty = Duty(member: member.id, committee: member.committee, kind: request.kind, day: Day.from(date), refKind: "manual", refID: "", note: note)
