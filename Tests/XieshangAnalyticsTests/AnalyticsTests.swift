@@ -155,6 +155,43 @@ final class AnalyticsTests: XCTestCase {
         }
     }
 
+    /// A duty recorded for a member analytics has not read from the directory yet is UNAVAILABLE
+    /// (retryable, naming the feed's position); once the directory's events are applied, the
+    /// member is recorded, and an unknown one is NOT_FOUND.
+    func testRecordDutyWaitsForTheDirectoryFeed() async throws {
+        let (events, _) = try smallYear()
+        try await TestEngines.each("analytics_record") { db in
+            let store = AnalyticsStore(database: db)
+            try await store.migrate()
+            let service = AnalyticsService(ingestor: Ingestor(store: store, channels: [:]))
+            let loopback = try await LoopbackServer([service])
+            let client = Xieshang_Analytics_V1_AnalyticsServiceClient(channel: loopback.channel)
+            let staff = DirectoryFixture.options(.committeeStaff, committee: 2)
+            var duty = Xieshang_Analytics_V1_ManualDuty()
+            duty.memberId = 1
+            duty.kind = .speech
+            do {
+                _ = try await client.recordDuty(duty, options: staff)
+                XCTFail("recorded before the directory was read")
+            } catch let e as RPCError {
+                XCTAssertEqual(e.code, .unavailable, "\(e)")
+                XCTAssertTrue(e.message.contains("directory"), e.message)
+            }
+            try await store.apply(.directory, events: events[.directory] ?? [])
+            let entry = try await client.recordDuty(duty, options: staff)
+            XCTAssertEqual(entry.memberId, 1)
+            XCTAssertEqual(entry.source, "manual")
+            duty.memberId = 99_999
+            do {
+                _ = try await client.recordDuty(duty, options: staff)
+                XCTFail("recorded for an unknown member")
+            } catch let e as RPCError {
+                XCTAssertEqual(e.code, .notFound, "\(e)")
+            }
+            await loopback.close()
+        }
+    }
+
     /// Scores follow the committee's rules: caps, deductions, grades, five ones.
     func testScoring() {
         var rules = Scoring.defaultRules(committee: 2)
