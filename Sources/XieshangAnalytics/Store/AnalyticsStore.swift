@@ -188,8 +188,8 @@ public struct AnalyticsStore: Sendable {
 
     /// PostgreSQL plans by its statistics, which autovacuum refreshes on its own schedule: while a
     /// projection fills (a first ingest, a rebuild) the plans of the apply and dashboard queries
-    /// would be those of nearly empty tables. The tables are analysed after 20,000 events
-    /// applied, then each time the count quadruples.
+    /// would be those of nearly empty tables. The tables are vacuumed and analysed after 20,000
+    /// events applied, then each time the count quadruples.
     private func refreshStatistics(after applied: Int) async throws {
         guard database.configuration.dialect == .postgres, applied > 0 else { return }
         let due = growth.withLockedValue { g in
@@ -198,7 +198,9 @@ public struct AnalyticsStore: Sendable {
             g.analyzeAt = g.applied * 4
             return true
         }
-        if due { try await database.write { try $0.execute("ANALYZE " + AnalyticsMigrations.projectionTables.joined(separator: ", "), []) } }
+        // VACUUM as well: it marks the pages all-visible, which index-only scans of the covering
+        // indexes need (outside a transaction, as VACUUM must be).
+        if due { try await database.read { try $0.executeScript("VACUUM (ANALYZE) " + AnalyticsMigrations.projectionTables.joined(separator: ", ")) } }
     }
 
     /// Every source's applied position.
@@ -346,20 +348,25 @@ public struct AnalyticsStore: Sendable {
             }
             ranges = edges
         }
-        // Each condition leads with the index that finds the scope's rows (see `ScopeFilter`).
+        // Each condition leads with the index that finds the scope's rows (see `ScopeFilter`);
+        // every range and condition is one part of a single statement per table (one round trip).
+        guard !ranges.isEmpty else { return rows }
         let (dutyFilter, db) = scope.duties(committees)
+        var factParts: [String] = [], factBinds: [SQLValue] = [], dutyParts: [String] = [], dutyBinds: [SQLValue] = []
         for p in ranges {
             let days: [SQLValue] = [.integer(Int64(p.from)), .integer(Int64(p.to))]
             for (filter, fb) in scope.facts(committees) {
-                try collect("SELECT committee_id, kind, state, category, \(sums) FROM facts WHERE \(filter) AND day BETWEEN ? AND ? GROUP BY committee_id, kind, state, category",
-                            fb + days)
+                factParts.append("SELECT committee_id, kind, state, category, \(sums) FROM facts WHERE \(filter) AND day BETWEEN ? AND ? GROUP BY committee_id, kind, state, category")
+                factBinds += fb + days
             }
-            for r in try conn.query("SELECT committee_id, kind, COUNT(*) AS n FROM duties WHERE \(dutyFilter) AND day BETWEEN ? AND ? GROUP BY committee_id, kind",
-                                    db + days) {
-                var m = Measures()
-                m.n = r.int("n")
-                rows.append(FigureRow(committee: r.int("committee_id"), kind: FactKind.duty.rawValue, state: Int32(r.int("kind")), category: "", measures: m))
-            }
+            dutyParts.append("SELECT committee_id, kind, COUNT(*) AS n FROM duties WHERE \(dutyFilter) AND day BETWEEN ? AND ? GROUP BY committee_id, kind")
+            dutyBinds += db + days
+        }
+        try collect(factParts.joined(separator: " UNION ALL "), factBinds)
+        for r in try conn.query(dutyParts.joined(separator: " UNION ALL "), dutyBinds) {
+            var m = Measures()
+            m.n = r[2].int64 ?? 0
+            rows.append(FigureRow(committee: r[0].int64 ?? 0, kind: FactKind.duty.rawValue, state: Int32(r[1].int64 ?? 0), category: "", measures: m))
         }
         return rows
     }
@@ -463,13 +470,21 @@ public struct AnalyticsStore: Sendable {
         for r in try conn.query("SELECT id, name, committee_id FROM members WHERE \(im)", ib) { names[r.int("id")] = (r.text("name"), r.int("committee_id")) }
         let (mi, _) = ScopeFilter.inList(ids, column: "member_id")
         let counts = try dutyCounts(where: ("\(mi) AND \(ScopeFilter.inList(committees).0)", ib + cs), year: year, on: conn)
+        // The point tables of their committees, in one read (defaults where none was edited).
         var rules: [Int64: PointRules] = [:]
-        func score(_ id: Int64) throws -> MemberScore {
-            let (name, committee) = names[id] ?? ("", 0)
-            if rules[committee] == nil { rules[committee] = try Self.rules(committee: committee, on: conn) ?? Scoring.defaultRules(committee: committee) }
-            return Scoring.score(member: id, name: name, committee: committee, counts: counts[id] ?? [:], rules: rules[committee]!)
+        let shown = Array(Set(names.values.map(\.committee))).sorted()
+        let (rc, rb) = ScopeFilter.inList(shown)
+        for r in shown.isEmpty ? [] : try conn.query("SELECT committee_id, body, version FROM point_rules WHERE \(rc)", rb) {
+            var table = try PointRules(serializedBytes: r.blob("body"))
+            table.version = r.int("version")
+            rules[r.int("committee_id")] = table
         }
-        return (try best.map(score), try worst.map(score))
+        func score(_ id: Int64) -> MemberScore {
+            let (name, committee) = names[id] ?? ("", 0)
+            return Scoring.score(member: id, name: name, committee: committee, counts: counts[id] ?? [:],
+                                 rules: rules[committee] ?? Scoring.defaultRules(committee: committee))
+        }
+        return (best.map(score), worst.map(score))
     }
 
     static func positions(on conn: SQLConnection) throws -> [SourcePosition] {
