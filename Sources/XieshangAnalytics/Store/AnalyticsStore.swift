@@ -135,10 +135,14 @@ public struct SourcePosition: Equatable, Sendable {
 public struct AnalyticsStore: Sendable {
     public let database: Database
     /// Events applied by this process, and when the projection's statistics are next refreshed.
-    private let growth = NIOLockedValueBox((applied: 0, analyzeAt: 20_000))
+    private let growth: NIOLockedValueBox<(applied: Int, analyzeAt: Int)>
+    /// Events applied before the first refresh of PostgreSQL's statistics.
+    let firstAnalysis: Int
 
-    public init(database: Database) {
+    public init(database: Database, analyzeAfter: Int = 20_000) {
         self.database = database
+        self.firstAnalysis = analyzeAfter
+        self.growth = NIOLockedValueBox((0, analyzeAfter))
     }
 
     public func migrate() async throws {
@@ -188,8 +192,8 @@ public struct AnalyticsStore: Sendable {
 
     /// PostgreSQL plans by its statistics, which autovacuum refreshes on its own schedule: while a
     /// projection fills (a first ingest, a rebuild) the plans of the apply and dashboard queries
-    /// would be those of nearly empty tables. The tables are vacuumed and analysed after 20,000
-    /// events applied, then each time the count quadruples.
+    /// would be those of nearly empty tables. The tables are vacuumed and analysed after
+    /// `analyzeAfter` events applied (20,000), then each time the count quadruples.
     private func refreshStatistics(after applied: Int) async throws {
         guard database.configuration.dialect == .postgres, applied > 0 else { return }
         let due = growth.withLockedValue { g in
@@ -210,7 +214,7 @@ public struct AnalyticsStore: Sendable {
 
     /// Forgets the projection and every cursor, keeping manual duty entries (re-added) and rules.
     public func wipe() async throws {
-        growth.withLockedValue { $0 = (0, 20_000) }
+        growth.withLockedValue { [firstAnalysis] in $0 = (0, firstAnalysis) }
         try await database.write { tx in
             for t in AnalyticsMigrations.projectionTables { try tx.execute("DELETE FROM \(t)", []) }
             try tx.execute("UPDATE sources SET applied_seq = 0, applied_at_ms = 0", [])
