@@ -148,6 +148,9 @@ public struct GramIndex<E: StoredEntity>: Sendable {
             let (sql, binds) = matches(after: 0, end: countEnd, limit: cap + 1, select: "1 AS x", rows: !indexOnly)
             let n = Int(try conn.query("SELECT COUNT(*) AS n FROM (\(sql)) t", binds).first?.int("n") ?? 0)
             (total, capped) = (min(n, cap), n > cap || countEnd != nil)
+            // A first page can find matches past the counting window: a lower bound never says
+            // fewer than the page shows.
+            if page.afterID == 0 && total < found.count { (total, capped) = (found.count, true) }
         }
         return Page(items: found, nextToken: next, total: total, totalCapped: capped)
     }

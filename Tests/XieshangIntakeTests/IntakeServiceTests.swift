@@ -237,6 +237,13 @@ final class IntakeServiceTests: XCTestCase {
             let wide = try await narrow.list(committee: h.committee, query: q, page: PageRequest(size: 1, afterID: ids[2]))
             XCTAssertEqual(wide.items.count, 1, "found past the first 64 candidates")
             XCTAssertEqual(wide.nextToken, "")
+            // Counted over the first candidate only, the total still covers what the first page shows.
+            narrow.grams.countWindow = 1
+            let counted = try await narrow.list(committee: h.committee, query: q, page: PageRequest(size: 1, afterID: 0))
+            XCTAssertEqual(counted.items.map(\.id), [ids[2]])
+            XCTAssertEqual(counted.total, 1)
+            XCTAssertTrue(counted.totalCapped)
+            narrow.grams.countWindow = 1000
             narrow.grams.scanWindow = 50
             let short = try await narrow.list(committee: h.committee, query: q, page: PageRequest(size: 1, afterID: ids[2]))
             XCTAssertEqual(short.items.count, 0, "a window of 50 ends before it")
