@@ -107,6 +107,17 @@ def main():
         "throwaway test server (`scripts/pg-server.sh`: fsync off) on the same two cores.",
         "",
     ] + latency_table(results)
+    # Search latency by kind of query (the load generator's `by_kind`).
+    kinds = sorted({k for rs in results.values() for w in ("search", "search (large)") for k in rs.get(w, {}).get("by_kind", {})})
+    if kinds:
+        lines += ["", "Search by kind of query, p50 / p99 ms (`+state`: also filtered by state):", "",
+                  "| engine | workload | " + " | ".join(kinds) + " |", "|---|---|" + "---:|" * len(kinds)]
+        for engine, rs in results.items():
+            for w in ("search", "search (large)"):
+                by = rs.get(w, {}).get("by_kind", {})
+                if by:
+                    lines.append(f"| {engine} | {w} | " + " | ".join(
+                        f"{by[k]['p50_ms']:.1f} / {by[k]['p99_ms']:.1f}" if k in by else "" for k in kinds) + " |")
     lines.append("")
     for engine, rs in results.items():
         lines.append(f"{engine}: loading {args.items:,} items took {rs['load_seconds']:.0f} s "
