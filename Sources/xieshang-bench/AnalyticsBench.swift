@@ -47,13 +47,15 @@ struct AnalyticsBench: AsyncParsableCommand {
         var pending: [Source: [Xieshang_Events_V1_Event]] = [:]
         var chunks: [(Source, [Xieshang_Events_V1_Event])] = []
         // Reusing: the recorded feeds and the projection are there already (nothing to generate).
-        if !reuse { try feed.generate { source, e in
-            pending[source, default: []].append(e)
-            if pending[source]!.count == 5_000 {
-                chunks.append((source, pending[source]!))
-                pending[source] = []
+        if !reuse {
+            try feed.generate { source, e in
+                pending[source, default: []].append(e)
+                if pending[source]!.count == 5_000 {
+                    chunks.append((source, pending[source]!))
+                    pending[source] = []
+                }
             }
-        } }
+        }
         for (s, list) in pending where !list.isEmpty { chunks.append((s, list)) }
         if !reuse { for (s, list) in chunks { try await recorded[s]!.append(list) } }
         var directRate = 0.0

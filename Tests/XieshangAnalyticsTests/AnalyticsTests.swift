@@ -59,7 +59,7 @@ func assertRankingAgrees(_ store: AnalyticsStore, file: StaticString = #filePath
     // 2025 has no duties: every member has 0 points and no points row.
     for (committees, year): ([Int64], Int32) in [([1, 2, 3], 2026), ([2], 2026), ([3], 2026), ([2, 3], 2025)] {
         for scope in scopes {
-            let members = try await store.members(committees: committees, scope: scope).members
+            let members = try await store.members(committees: committees, scope: scope)
             let counts = try await store.dutyCounts(committees: committees, scope: scope, year: year)
             var full: [MemberScore] = []
             for m in members {

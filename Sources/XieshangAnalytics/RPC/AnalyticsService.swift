@@ -53,8 +53,7 @@ public struct AnalyticsService: Sendable {
     /// Scores of `members` (the active members of `committees` in `scope`) for `year`, best first.
     func scores(_ committees: [Int64], scope: ScopeFilter, year: Int32, members: [MemberRow]) async throws -> [MemberScore] {
         let byMember = try await store.dutyCounts(committees: committees, scope: scope, year: year)
-        var rules: [Int64: PointRules] = [:]
-        for c in Set(members.map(\.committee)) { rules[c] = try await self.rules(c) }
+        let rules = try await store.rules(committees: Array(Set(members.map(\.committee))))
         return Scoring.ranked(members.map { m in
             Scoring.score(member: m.id, name: m.name, committee: m.committee, counts: byMember[m.id] ?? [:], rules: rules[m.committee]!)
         })
@@ -141,7 +140,7 @@ extension AnalyticsService: Xieshang_Analytics_V1_AnalyticsServiceProvider {
         let freshness = try await ingestor.freshness()
         var r = Xieshang_Analytics_V1_ScoresResponse()
         r.year = year
-        let members = try await store.members(committees: covered, scope: .committee).members
+        let members = try await store.members(committees: covered, scope: .committee)
         r.scores = try await scores(covered, scope: .committee, year: year, members: members)
             .filter { !request.notCompetentOnly || $0.grade == .notCompetent }
         r.freshness = freshness

@@ -121,7 +121,6 @@ public struct MemberRow: Equatable, Sendable {
     public var id: Int64
     public var committee: Int64
     public var name: String
-    public var towns: Set<Int64>
 }
 
 /// A source's applied position.
@@ -269,10 +268,27 @@ public struct AnalyticsStore: Sendable {
     }
 
     static func rules(committee: Int64, on conn: SQLConnection) throws -> PointRules? {
-        try conn.query("SELECT body, version FROM point_rules WHERE committee_id = ?", [.integer(committee)]).first.map {
-            var r = try PointRules(serializedBytes: $0.blob("body"))
-            r.version = $0.int("version")
-            return r
+        try rules(committees: [committee], on: conn)[committee]
+    }
+
+    /// The point tables `committees` edited (the others use ``Scoring/defaultRules(committee:)``).
+    static func rules(committees: [Int64], on conn: SQLConnection) throws -> [Int64: PointRules] {
+        guard !committees.isEmpty else { return [:] }
+        let (inList, cs) = ScopeFilter.inList(committees)
+        var out: [Int64: PointRules] = [:]
+        for r in try conn.query("SELECT committee_id, body, version FROM point_rules WHERE \(inList)", cs) {
+            var table = try PointRules(serializedBytes: r.blob("body"))
+            table.version = r.int("version")
+            out[r.int("committee_id")] = table
+        }
+        return out
+    }
+
+    /// The point tables of `committees`, the defaults where none was edited.
+    public func rules(committees: [Int64]) async throws -> [Int64: PointRules] {
+        try await database.read { conn in
+            let edited = try Self.rules(committees: committees, on: conn)
+            return Dictionary(uniqueKeysWithValues: committees.map { ($0, edited[$0] ?? Scoring.defaultRules(committee: $0)) })
         }
     }
 
@@ -335,7 +351,7 @@ public struct AnalyticsStore: Sendable {
             // one group may repeat: the figures add them up).
             let (months, edges) = period.split
             let (inList, cs) = ScopeFilter.inList(committees)
-            func sums(_ table: String, _ column: String, _ from: Int32, _ to: Int32) throws {
+            func rolledUp(_ table: String, _ column: String, _ from: Int32, _ to: Int32) throws {
                 try collect("SELECT committee_id, kind, state, category, \(plain) FROM \(table) WHERE \(inList) AND \(column) BETWEEN ? AND ? AND n <> 0",
                             cs + [.integer(Int64(from)), .integer(Int64(to))])
             }
@@ -343,11 +359,11 @@ public struct AnalyticsStore: Sendable {
                 let firstYear = months.lowerBound % 100 == 1 ? months.lowerBound / 100 : months.lowerBound / 100 + 1
                 let lastYear = months.upperBound % 100 == 12 ? months.upperBound / 100 : months.upperBound / 100 - 1
                 if firstYear <= lastYear {
-                    try sums("rollup_year", "year", firstYear, lastYear)
-                    if months.lowerBound < firstYear * 100 + 1 { try sums("rollup", "month", months.lowerBound, (firstYear - 1) * 100 + 12) }
-                    if months.upperBound > lastYear * 100 + 12 { try sums("rollup", "month", (lastYear + 1) * 100 + 1, months.upperBound) }
+                    try rolledUp("rollup_year", "year", firstYear, lastYear)
+                    if months.lowerBound < firstYear * 100 + 1 { try rolledUp("rollup", "month", months.lowerBound, (firstYear - 1) * 100 + 12) }
+                    if months.upperBound > lastYear * 100 + 12 { try rolledUp("rollup", "month", (lastYear + 1) * 100 + 1, months.upperBound) }
                 } else {
-                    try sums("rollup", "month", months.lowerBound, months.upperBound)
+                    try rolledUp("rollup", "month", months.lowerBound, months.upperBound)
                 }
             }
             ranges = edges
@@ -375,18 +391,18 @@ public struct AnalyticsStore: Sendable {
         return rows
     }
 
-    /// Active members of `committees` in `scope`, and the committees' towns (not archived).
-    public func members(committees: [Int64], scope: ScopeFilter) async throws -> (members: [MemberRow], towns: [(id: Int64, name: String)]) {
-        guard !committees.isEmpty else { return ([], []) }
+    /// Active members of `committees` in `scope`.
+    public func members(committees: [Int64], scope: ScopeFilter) async throws -> [MemberRow] {
+        guard !committees.isEmpty else { return [] }
         return try await database.read { conn in
             let (inList, cs) = ScopeFilter.inList(committees)
             let (filter, binds) = scope.members
-            let members = try conn.query("SELECT * FROM members WHERE \(inList) AND active = 1 AND \(filter) ORDER BY id", cs + binds).map { r in
-                MemberRow(id: r.int("id"), committee: r.int("committee_id"), name: r.text("name"),
-                          towns: Set(Self.townColumns.map { r.int($0) }.filter { $0 != 0 }))
-            }
-            return (members, try Self.towns(committees, on: conn))
+            return try conn.query("SELECT id, committee_id, name FROM members WHERE \(inList) AND active = 1 AND \(filter) ORDER BY id", cs + binds).map(Self.memberRow)
         }
+    }
+
+    static func memberRow(_ r: SQLRow) -> MemberRow {
+        MemberRow(id: r.int("id"), committee: r.int("committee_id"), name: r.text("name"))
     }
 
     static let townColumns = ["residence_town_id", "work_town_id", "contact_town_id", "assistance_town_id"]
@@ -474,15 +490,7 @@ public struct AnalyticsStore: Sendable {
         for r in try conn.query("SELECT id, name, committee_id FROM members WHERE \(im)", ib) { names[r.int("id")] = (r.text("name"), r.int("committee_id")) }
         let (mi, _) = ScopeFilter.inList(ids, column: "member_id")
         let counts = try dutyCounts(where: ("\(mi) AND \(ScopeFilter.inList(committees).0)", ib + cs), year: year, on: conn)
-        // The point tables of their committees, in one read (defaults where none was edited).
-        var rules: [Int64: PointRules] = [:]
-        let shown = Array(Set(names.values.map(\.committee))).sorted()
-        let (rc, rb) = ScopeFilter.inList(shown)
-        for r in shown.isEmpty ? [] : try conn.query("SELECT committee_id, body, version FROM point_rules WHERE \(rc)", rb) {
-            var table = try PointRules(serializedBytes: r.blob("body"))
-            table.version = r.int("version")
-            rules[r.int("committee_id")] = table
-        }
+        let rules = try Self.rules(committees: Array(Set(names.values.map(\.committee))).sorted(), on: conn)
         func score(_ id: Int64) -> MemberScore {
             let (name, committee) = names[id] ?? ("", 0)
             return Scoring.score(member: id, name: name, committee: committee, counts: counts[id] ?? [:],
@@ -511,9 +519,7 @@ public struct AnalyticsStore: Sendable {
     /// The member, if analytics knows them.
     public func member(_ id: Int64) async throws -> MemberRow? {
         try await database.read { conn in
-            try conn.query("SELECT id, committee_id, name FROM members WHERE id = ?", [.integer(id)]).first.map {
-                MemberRow(id: $0.int("id"), committee: $0.int("committee_id"), name: $0.text("name"), towns: [])
-            }
+            try conn.query("SELECT id, committee_id, name FROM members WHERE id = ?", [.integer(id)]).first.map(Self.memberRow)
         }
     }
 }
@@ -521,19 +527,18 @@ public struct AnalyticsStore: Sendable {
 /// Active members counted for a dashboard: in all, per committee and per town (a member counts
 /// once in each distinct town they are tied to).
 public struct MemberTally: Equatable, Sendable {
-    public var total = 0
+    /// The members counted.
+    public var ids: [Int64] = []
     public var perCommittee: [Int64: Int] = [:]
     public var perTown: [Int64: Int64] = [:]
 
     public init() {}
 
-    /// The members counted.
-    public var ids: [Int64] = []
+    public var total: Int { ids.count }
 
     /// Counts member `id` of `committee` tied to towns `a`–`d` (0: none).
     mutating func add(_ id: Int64, committee: Int64, _ a: Int64, _ b: Int64, _ c: Int64, _ d: Int64) {
         ids.append(id)
-        total += 1
         perCommittee[committee, default: 0] += 1
         if a != 0 { perTown[a, default: 0] += 1 }
         if b != 0 && b != a { perTown[b, default: 0] += 1 }

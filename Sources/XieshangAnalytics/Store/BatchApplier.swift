@@ -160,8 +160,9 @@ final class BatchApplier {
     func flush() throws {
         try flushDuties()
         let changed = dirty.compactMap { current[$0] }.sorted { ($0.kind.rawValue, $0.id, $0.sub) < ($1.kind.rawValue, $1.id, $1.sub) }
-        // A stored fact whose indexed columns stayed is updated in place (no index entry moves);
-        // new facts and those that moved are written whole.
+        // A stored fact whose scope columns stayed is updated in place (its sector index entry
+        // stays; the covering indexes carry what changed); new facts and those that moved are
+        // written whole.
         var facts: [Fact] = [], inPlace: [Fact] = []
         for f in changed {
             if let was = stored[f.key], was.committee == f.committee, was.day == f.day, was.member == f.member,
@@ -220,9 +221,14 @@ final class BatchApplier {
             let change = Scoring.points(duty, count: now, rules: rules) - Scoring.points(duty, count: now - moved, rules: rules)
             delta[PointsKey(member: member, year: year, committee: committee), default: 0] += change
         }
+        try Self.addPoints(delta, on: conn)
+    }
+
+    /// Adds `points` to the members' kept points (rows start at 0).
+    static func addPoints(_ points: [PointsKey: Int64], on conn: SQLConnection) throws {
         try Rows.insert(into: "member_points", columns: ["member_id", "year", "committee_id", "points"],
-                        rows: delta.filter { $0.value != 0 }.sorted { $0.key < $1.key }.map { k, points in
-                            [.integer(k.member), .integer(Int64(k.year)), .integer(k.committee), .integer(points)]
+                        rows: points.filter { $0.value != 0 }.sorted { $0.key < $1.key }.map { k, p in
+                            [.integer(k.member), .integer(Int64(k.year)), .integer(k.committee), .integer(p)]
                         }, suffix: " ON CONFLICT (member_id, year) DO UPDATE SET points = member_points.points + excluded.points", on: conn)
     }
 
@@ -253,17 +259,15 @@ final class BatchApplier {
             let key = PointsKey(member: r[0].int64 ?? 0, year: Int32(r[1].int64 ?? 0), committee: committee)
             points[key, default: 0] += Scoring.points(DutyKind(rawValue: Int32(r[2].int64 ?? 0)), count: r[3].int64 ?? 0, rules: rules)
         }
-        try Rows.insert(into: "member_points", columns: ["member_id", "year", "committee_id", "points"],
-                        rows: points.filter { $0.value != 0 }.sorted { $0.key < $1.key }.map { k, p in
-                            [.integer(k.member), .integer(Int64(k.year)), .integer(committee), .integer(p)]
-                        }, suffix: "", on: conn)
+        try addPoints(points, on: conn)
     }
 }
 
 /// Multi-row statements.
 enum Rows {
     /// Inserts `rows` in statements of a few hundred binds each; `suffix` follows each VALUES list.
-    /// With `returning`, the rows each statement returns come back, in the order of `rows`.
+    /// With `returning`, the rows the statements return come back (one per row of `rows`, in no
+    /// promised order).
     @discardableResult
     static func insert(into table: String, columns: [String], rows: [[SQLValue]], suffix: String, returning: String? = nil,
                        on conn: SQLConnection) throws -> [SQLRow] {

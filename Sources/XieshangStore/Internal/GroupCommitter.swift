@@ -19,6 +19,9 @@ final class GroupCommitter: @unchecked Sendable {
     private let notifier: EventNotifier
     private let maxBatch: Int
     private let state = NIOLockedValueBox<(queue: [Job], draining: Bool)>(([], false))
+    /// The writer's `synchronous` setting as last set (groups run one at a time, in `drain`). A
+    /// writer opened anew starts at FULL, so a stale value can only sync more, never less.
+    private var synced: Bool?
 
     init(pool: ConnectionPool, threads: NIOThreadPool, notifier: EventNotifier, maxBatch: Int = 256) {
         self.pool = pool
@@ -74,7 +77,11 @@ final class GroupCommitter: @unchecked Sendable {
             try pool.withConnection { conn in
                 // A group is synced when any of its jobs must be (WAL: a group that is not stays
                 // atomic and is lost only with the machine, never with the process).
-                try conn.executeScript(batch.contains(where: \.durable) ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
+                let durable = batch.contains(where: \.durable)
+                if synced != durable {
+                    try conn.executeScript(durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
+                    synced = durable
+                }
                 try conn.executeScript("BEGIN IMMEDIATE")
                 do {
                     for job in batch {
