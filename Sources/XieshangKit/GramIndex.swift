@@ -68,90 +68,164 @@ public struct GramIndex<E: StoredEntity>: Sendable {
     /// A page of `committee`'s records matching every term and `filter` (whose columns name the
     /// record table as `i`), its total flagged when only a lower bound.
     ///
-    /// Terms of two characters or more go through the bigram index: the longest term's first
-    /// bigram gives the candidates; other two-character terms (each its own bigram) are checked in
-    /// the index, and longer or one-character terms are confirmed as substrings of the record. A
-    /// request looks at no more than `scanWindow` candidates, so a rare combination of common
-    /// words cannot make it slow: when the window ends before the page is full, the page is short
-    /// and its token continues after the window. Totals are counted over the first `countWindow` candidates and stop at
-    /// `countCap` matches; either limit flags them as "at least". One-character terms alone scan
-    /// the records.
+    /// Terms of two characters or more go through the bigram index. The longest term's first
+    /// bigram gives the candidates; every other such term's first bigram is intersected with them
+    /// in the index (a merge of sorted posting ranges), so a record is read only when it holds
+    /// them all. Two-character terms are answered by the index exactly; longer and one-character
+    /// terms are confirmed as substrings of the record's text. A request looks at no more than
+    /// `scanWindow` candidates, so a rare combination of common words cannot make it slow: when
+    /// the window ends before the page is full, the page is short and its token continues after
+    /// the window. Totals are counted over the first `countWindow` candidates and stop at
+    /// `countCap` matches; either limit flags them as "at least". A first page counts on from
+    /// where its own walk stopped instead of looking at those candidates again. One-character
+    /// terms alone scan the records.
     public func search(committee: Int64, terms: [String], filter base: SQLFilter, page: PageRequest, on conn: SQLConnection) throws -> Page<E> {
-        let driving = terms.filter { $0.count >= 2 }.max { $0.count < $1.count }
-        // Another two-character term is its own bigram: the index answers it without reading the
-        // record (tested on the candidate's gram row, before the record is looked up). Longer and
-        // one-character terms are confirmed as substrings of the record's text.
-        var exact = SQLFilter()
-        var filter = base
-        var seen = Set<String>()
-        for t in terms where seen.insert(t).inserted && (t != driving || t.count != 2) {
-            if t.count == 2 && driving != nil {
-                exact.add("EXISTS (SELECT 1 FROM \(table) x WHERE x.committee_id = g.committee_id AND x.gram = ? AND x.\(idColumn) = g.\(idColumn))",
-                          .text(t))
-            } else {
-                filter.contains(["i.search_text"], t)
-            }
-        }
-        // Two-character terms and nothing else: the gram index alone answers the count.
-        let indexOnly = filter.clauses.isEmpty
-        let (cap, window, countWindow) = (countCap, scanWindow, countWindow)
-        guard let term = driving else {
+        var distinct: [String] = []
+        for t in terms where !distinct.contains(t) { distinct.append(t) }
+        guard let driving = distinct.filter({ $0.count >= 2 }).max(by: { $0.count < $1.count }) else {
             var conditions = SQLFilter()
             conditions.add("i.committee_id = ?", .integer(committee))
-            conditions.add(filter)
-            return try EntityTable<E>().page(where: conditions, page: page, countCap: cap, on: conn)
+            for t in distinct { conditions.contains(["i.search_text"], t) }
+            conditions.add(base)
+            return try EntityTable<E>().page(where: conditions, page: page, countCap: countCap, on: conn)
         }
-        let gram: [SQLValue] = [.integer(committee), .text(SearchGrams.lookupGram(of: term))]
-        /// The last of `size` candidates after `after`, when more candidates follow it.
-        func windowEnd(after: Int64, size: Int) throws -> Int64? {
-            let rows = try conn.query(
-                "SELECT \(idColumn) AS id FROM \(table) WHERE committee_id = ? AND gram = ? AND \(idColumn) > ? ORDER BY \(idColumn) LIMIT 2 OFFSET ?",
-                gram + [.integer(after), .integer(Int64(size - 1))])
-            return rows.count == 2 ? rows[0].int("id") : nil
+        var lookups = [SearchGrams.lookupGram(of: driving)]
+        for t in distinct where t.count >= 2 && !lookups.contains(SearchGrams.lookupGram(of: t)) {
+            lookups.append(SearchGrams.lookupGram(of: t))
         }
-        /// The query for matches among the candidates after `after` (up to `end`), in id order,
-        /// streaming; records are read only when `rows` (and only for candidates the index kept).
-        /// The gram row already scopes the committee (it is written with its record's), so the
-        /// record is found by its primary key alone: a committee condition on it lets PostgreSQL
-        /// pick a (committee, state) index for the inner side and scan it once per candidate.
-        func matches(after: Int64, end: Int64?, limit: Int, select: String, rows: Bool = true) -> (String, [SQLValue]) {
-            ("SELECT \(select) FROM \(table) g" + (rows ? " JOIN \(E.table) i ON i.id = g.\(idColumn)" : "")
-                + " WHERE g.committee_id = ? AND g.gram = ? AND g.\(idColumn) > ?"
-                + (end == nil ? "" : " AND g.\(idColumn) <= ?") + exact.sql + (rows ? filter.sql : "")
-                + " ORDER BY g.\(idColumn) LIMIT ?",
-             gram + [.integer(after)] + (end.map { [SQLValue.integer($0)] } ?? []) + exact.binds + (rows ? filter.binds : [])
-                + [.integer(Int64(limit))])
-        }
+        var filter = base
+        for t in distinct where t.count != 2 { filter.contains(["i.search_text"], t) }
+        let walk = GramWalk(index: self, committee: committee, lookups: lookups, filter: filter, conn: conn)
+
         // Most pages fill from their first few candidates: look at a short window first and, when
         // it did not fill the page, go on past it to the end of the whole one (saves walking 4,000
         // index entries per page).
-        var size = min(window, max(64, page.size * 4))
+        var size = min(scanWindow, max(64, page.size * 4))
         var after = page.afterID
         var end: Int64?
         var rows: [SQLRow] = []
         while true {
-            end = try windowEnd(after: page.afterID, size: size)
-            let (pageSQL, pageBinds) = matches(after: after, end: end, limit: page.size + 1 - rows.count,
-                                               select: "i.id, i.committee_id, i.version, i.body")
-            rows += try conn.query(pageSQL, pageBinds)
-            guard rows.count <= page.size, let reached = end, size < window else { break }
-            (after, size) = (reached, window)
+            end = try walk.candidate(after: page.afterID, offset: size)
+            rows += try walk.matches(after: after, through: end, limit: page.size + 1 - rows.count)
+            guard rows.count <= page.size, let reached = end, size < scanWindow else { break }
+            (after, size) = (reached, scanWindow)
         }
         let found = try rows.prefix(page.size).map(EntityTable<E>.decode)
+        // Every match up to here is among `rows`: the lookahead row of a full page, or the end
+        // of the window walked (all candidates when none).
+        let known: Int64 = rows.count > page.size ? rows[page.size].int("id") : end ?? .max
         var next = rows.count > page.size ? PageRequest.token(after: found.last?.id ?? 0) : ""
         if next.isEmpty, let end { next = PageRequest.token(after: end) }
         var total = found.count, capped = false
         if page.afterID != 0 || !next.isEmpty {
-            // Counted from the index alone, every candidate matches: the cap bounds the work and
-            // no window is needed (more than `cap` candidates means capped either way).
-            let countEnd = indexOnly && exact.clauses.isEmpty ? nil : try windowEnd(after: 0, size: countWindow)
-            let (sql, binds) = matches(after: 0, end: countEnd, limit: cap + 1, select: "1 AS x", rows: !indexOnly)
-            let n = Int(try conn.query("SELECT COUNT(*) AS n FROM (\(sql)) t", binds).first?.int("n") ?? 0)
-            (total, capped) = (min(n, cap), n > cap || countEnd != nil)
+            // When every candidate matches (one two-character term, no filter), the cap bounds
+            // the work and no window is needed.
+            let countEnd = walk.everyCandidateMatches ? nil : try walk.candidate(after: 0, offset: countWindow)
+            let limit = countEnd ?? .max
+            var n: Int
+            if page.afterID == 0 {
+                n = rows.filter { $0.int("id") <= limit }.count
+                if known < limit && n <= countCap { n += try walk.count(after: known, through: countEnd, limit: countCap + 1 - n) }
+            } else {
+                n = try walk.count(after: 0, through: countEnd, limit: countCap + 1)
+            }
+            (total, capped) = (min(n, countCap), n > countCap || countEnd != nil)
             // A first page can find matches past the counting window: a lower bound never says
             // fewer than the page shows.
             if page.afterID == 0 && total < found.count { (total, capped) = (found.count, true) }
         }
         return Page(items: found, nextToken: next, total: total, totalCapped: capped)
     }
+}
+
+/// One search's reads of the index and the records: candidates are the records holding every
+/// lookup gram (the first one's posting list, intersected with the others'), matches those of
+/// them `filter` keeps.
+private struct GramWalk<E: StoredEntity> {
+    let index: GramIndex<E>
+    let committee: Int64
+    let lookups: [String]
+    let filter: SQLFilter
+    let conn: SQLConnection
+
+    /// Records are read only to confirm `filter`, and for the page.
+    var everyCandidateMatches: Bool { lookups.count == 1 && filter.clauses.isEmpty }
+
+    /// The driving gram's candidate `offset` places after `after` (1 = the next one), when more
+    /// candidates follow it; nil when the list ends first.
+    func candidate(after: Int64, offset: Int) throws -> Int64? {
+        let rows = try conn.query(
+            "SELECT \(index.idColumn) AS id FROM \(index.table) WHERE committee_id = ? AND gram = ? AND \(index.idColumn) > ? ORDER BY \(index.idColumn) LIMIT 2 OFFSET ?",
+            [.integer(committee), .text(lookups[0]), .integer(after), .integer(Int64(offset - 1))])
+        return rows.count == 2 ? rows[0].int("id") : nil
+    }
+
+    /// Up to `limit` matches after `after` (through `end`), in id order, as record rows.
+    func matches(after: Int64, through end: Int64?, limit: Int) throws -> [SQLRow] {
+        guard limit > 0 else { return [] }
+        if lookups.count == 1 {
+            let (sql, binds) = joined(after: after, through: end, limit: limit, select: "i.id, i.committee_id, i.version, i.body", rows: true)
+            return try conn.query(sql, binds)
+        }
+        return try confirmed(try intersection(after: after, through: end, limit: filter.clauses.isEmpty ? limit : nil),
+                             limit: limit, select: "i.id, i.committee_id, i.version, i.body")
+    }
+
+    /// How many matches follow `after` (through `end`), counting no further than `limit`.
+    func count(after: Int64, through end: Int64?, limit: Int) throws -> Int {
+        guard limit > 0 else { return 0 }
+        if lookups.count == 1 {
+            let (sql, binds) = joined(after: after, through: end, limit: limit, select: "1 AS x", rows: !filter.clauses.isEmpty)
+            return Int(try conn.query("SELECT COUNT(*) AS n FROM (\(sql)) t", binds).first?.int("n") ?? 0)
+        }
+        let ids = try intersection(after: after, through: end, limit: filter.clauses.isEmpty ? limit : nil)
+        return filter.clauses.isEmpty ? ids.count : try confirmed(ids, limit: limit, select: "i.id").count
+    }
+
+    /// One gram's posting range joined to the records (when `rows`), streaming in id order. The
+    /// gram row already scopes the committee (it is written with its record's), so the record is
+    /// found by its primary key alone: a committee condition on it lets PostgreSQL pick a
+    /// (committee, state) index for the inner side and scan it once per candidate.
+    private func joined(after: Int64, through end: Int64?, limit: Int, select: String, rows: Bool) -> (String, [SQLValue]) {
+        let id = index.idColumn
+        return ("SELECT \(select) FROM \(index.table) g" + (rows ? " JOIN \(E.table) i ON i.id = g.\(id)" : "")
+                + " WHERE g.committee_id = ? AND g.gram = ? AND g.\(id) > ?" + (end == nil ? "" : " AND g.\(id) <= ?")
+                + (rows ? filter.sql : "") + " ORDER BY g.\(id) LIMIT ?",
+                [.integer(committee), .text(lookups[0]), .integer(after)] + (end.map { [SQLValue.integer($0)] } ?? [])
+                + (rows ? filter.binds : []) + [.integer(Int64(limit))])
+    }
+
+    /// The ids holding every lookup gram after `after` (through `end`), ascending: one compound
+    /// `INTERSECT` of the posting ranges, which SQLite answers by merging them in order.
+    private func intersection(after: Int64, through end: Int64?, limit: Int?) throws -> [Int64] {
+        let id = index.idColumn
+        let arm = "SELECT \(id) FROM \(index.table) WHERE committee_id = ? AND gram = ? AND \(id) > ?" + (end == nil ? "" : " AND \(id) <= ?")
+        let sql = lookups.map { _ in arm }.joined(separator: " INTERSECT ") + " ORDER BY 1" + (limit == nil ? "" : " LIMIT ?")
+        var binds: [SQLValue] = []
+        for gram in lookups {
+            binds += [.integer(committee), .text(gram), .integer(after)] + (end.map { [SQLValue.integer($0)] } ?? [])
+        }
+        if let limit { binds.append(.integer(Int64(limit))) }
+        return try conn.query(sql, binds).map { $0[0].int64 ?? 0 }
+    }
+
+    /// The records among `ids` (ascending) that `filter` keeps, up to `limit`, in id order; read
+    /// by primary key in batches of a few fixed sizes (so statements are reused).
+    private func confirmed(_ ids: [Int64], limit: Int, select: String) throws -> [SQLRow] {
+        var out: [SQLRow] = []
+        var start = 0
+        while start < ids.count && out.count < limit {
+            let batch = Self.batchSizes.first { $0 >= min(ids.count - start, Self.batchSizes.last!) }!
+            let chunk = ids[start..<min(start + batch, ids.count)]
+            let binds = chunk.map { SQLValue.integer($0) } + Array(repeating: .integer(chunk.last!), count: batch - chunk.count)
+            out += try conn.query(
+                "SELECT \(select) FROM \(E.table) i WHERE i.id IN (" + Array(repeating: "?", count: batch).joined(separator: ", ") + ")"
+                    + filter.sql + " ORDER BY i.id LIMIT ?",
+                binds + filter.binds + [.integer(Int64(limit - out.count))])
+            start += batch
+        }
+        return out
+    }
+
+    private static var batchSizes: [Int] { [8, 64, 512] }
 }
