@@ -2,14 +2,32 @@ import XieshangStore
 
 /// Text search over one table's records through a character-bigram index (see ``SearchGrams``):
 /// the table keeps the normalised text in a `search_text` column, and `<grams table>(committee_id,
-/// gram, <id column>)` holds each record's bigrams.
+/// gram, <id column>)` holds each record's bigrams, and with them the record's ``Facet`` when the
+/// index has one.
 public struct GramIndex<E: StoredEntity>: Sendable {
+    /// A record column every gram row carries (intake's `state`), so that a search filtered by it
+    /// is answered in the index without reading the records it leaves out. A record whose value
+    /// changes rewrites it in each of its gram rows.
+    public struct Facet: Sendable {
+        /// The column, named alike in the record table and the gram table.
+        public let column: String
+        /// The record's value.
+        public let value: @Sendable (E) -> Int64
+
+        public init(column: String, value: @escaping @Sendable (E) -> Int64) {
+            self.column = column
+            self.value = value
+        }
+    }
+
     /// The gram table, e.g. `item_grams`.
     public let table: String
     /// Its column naming the record, e.g. `item_id`.
     public let idColumn: String
     /// The text of a record that is indexed (title and body, say).
     public let text: @Sendable (E) -> String
+    /// The column gram rows carry, if any.
+    public let facet: Facet?
     /// Counting stops here for broad searches ("500+").
     public var countCap = 500
     /// Candidates one search request looks at for its page.
@@ -17,18 +35,35 @@ public struct GramIndex<E: StoredEntity>: Sendable {
     /// Candidates a total is counted over (from the first): past them the total is "at least".
     public var countWindow = 1_000
 
-    public init(table: String, idColumn: String, text: @escaping @Sendable (E) -> String) {
+    public init(table: String, idColumn: String, facet: Facet? = nil, text: @escaping @Sendable (E) -> String) {
         self.table = table
         self.idColumn = idColumn
+        self.facet = facet
         self.text = text
     }
 
-    /// The gram table's DDL, for the service's migration.
-    public var migration: String {
+    /// The gram table's DDL, for the service's migration. On PostgreSQL the facet rides in the
+    /// primary key's index, so that filtered walks stay index-only.
+    public var migration: String { createTable(table) }
+
+    /// A migration that adds the facet to a gram table created without one: the table is built
+    /// anew with each row's value taken from its record.
+    public var addFacetMigration: String {
+        guard let facet else { return "" }
+        return createTable("\(table)_new") + """
+
+            INSERT INTO \(table)_new (committee_id, gram, \(idColumn), \(facet.column))
+                SELECT g.committee_id, g.gram, g.\(idColumn), i.\(facet.column) FROM \(table) g JOIN \(E.table) i ON i.id = g.\(idColumn);
+            DROP TABLE \(table);
+            ALTER TABLE \(table)_new RENAME TO \(table);
+            """
+    }
+
+    private func createTable(_ name: String) -> String {
         """
-        CREATE TABLE \(table) (
-            committee_id BIGINT NOT NULL, gram TEXT NOT NULL, \(idColumn) BIGINT NOT NULL,
-            PRIMARY KEY (committee_id, gram, \(idColumn))) {{WITHOUT_ROWID}};
+        CREATE TABLE \(name) (
+            committee_id BIGINT NOT NULL, gram TEXT NOT NULL, \(idColumn) BIGINT NOT NULL,\(facet.map { " \($0.column) BIGINT NOT NULL," } ?? "")
+            PRIMARY KEY (committee_id, gram, \(idColumn))\(facet.map { "{{INCLUDE(\($0.column))}}" } ?? "")) {{WITHOUT_ROWID}};
         """
     }
 
@@ -42,31 +77,48 @@ public struct GramIndex<E: StoredEntity>: Sendable {
         try insert(grams(of: record), of: record, in: tx)
     }
 
-    /// Brings the bigrams of a changed record up to date: only those that changed, by primary key.
+    /// Brings the bigrams of a changed record up to date: only those that changed, by primary key,
+    /// and the facet in the others when it moved.
     public func reindex(from current: E, to stored: E, in tx: Transaction) throws {
         let before = grams(of: current), after = grams(of: stored)
-        guard before != after else { return }
         for gram in before.subtracting(after) {
             try tx.execute("DELETE FROM \(table) WHERE committee_id = ? AND gram = ? AND \(idColumn) = ?",
                            [.integer(current.committeeId), .text(gram), .integer(current.id)])
         }
+        if let facet, facet.value(current) != facet.value(stored) {
+            try chunks(of: before.intersection(after)) { chunk in
+                try tx.execute("UPDATE \(table) SET \(facet.column) = ? WHERE committee_id = ? AND \(idColumn) = ? AND gram IN ("
+                               + chunk.map { _ in "?" }.joined(separator: ", ") + ")",
+                               [.integer(facet.value(stored)), .integer(stored.committeeId), .integer(stored.id)] + chunk.map { .text($0) })
+            }
+        }
         try insert(after.subtracting(before), of: stored, in: tx)
     }
 
-    /// Writes `grams` for `record`, 64 rows a statement.
+    /// Writes `grams` for `record`.
     func insert(_ grams: Set<String>, of record: E, in tx: Transaction) throws {
+        let facetValue = facet.map { [SQLValue.integer($0.value(record))] } ?? []
+        let row = "(?, ?, ?" + (facet == nil ? ")" : ", ?)")
+        try chunks(of: grams) { chunk in
+            try tx.execute("INSERT INTO \(table) (committee_id, gram, \(idColumn)" + (facet.map { ", \($0.column)" } ?? "") + ") VALUES "
+                           + chunk.map { _ in row }.joined(separator: ", "),
+                           chunk.flatMap { [SQLValue.integer(record.committeeId), .text($0), .integer(record.id)] + facetValue })
+        }
+    }
+
+    /// `grams` in order, 64 a statement.
+    private func chunks(of grams: Set<String>, _ body: ([String]) throws -> Void) throws {
         let sorted = grams.sorted()
         var start = 0
         while start < sorted.count {
-            let chunk = sorted[start..<min(start + 64, sorted.count)]
-            let sql = "INSERT INTO \(table) (committee_id, gram, \(idColumn)) VALUES " + chunk.map { _ in "(?, ?, ?)" }.joined(separator: ", ")
-            try tx.execute(sql, chunk.flatMap { [SQLValue.integer(record.committeeId), .text($0), .integer(record.id)] })
+            try body(Array(sorted[start..<min(start + 64, sorted.count)]))
             start += 64
         }
     }
 
-    /// A page of `committee`'s records matching every term and `filter` (whose columns name the
-    /// record table as `i`), its total flagged when only a lower bound.
+    /// A page of `committee`'s records matching every term, holding one of `facetValues` (when
+    /// any) and matching `filter` (whose columns name the record table as `i`), its total flagged
+    /// when only a lower bound.
     ///
     /// Terms of two characters or more go through the bigram index. The longest term's first
     /// bigram gives the candidates; every other such term's first bigram is intersected with them
@@ -75,17 +127,20 @@ public struct GramIndex<E: StoredEntity>: Sendable {
     /// terms are confirmed as substrings of the record's text. A request looks at no more than
     /// `scanWindow` candidates, so a rare combination of common words cannot make it slow: when
     /// the window ends before the page is full, the page is short and its token continues after
-    /// the window. Totals are counted over the first `countWindow` candidates and stop at
+    /// the window. The facet is checked on the gram rows, before any record is read. Totals are counted over the first `countWindow` candidates and stop at
     /// `countCap` matches; either limit flags them as "at least". A first page counts on from
     /// where its own walk stopped instead of looking at those candidates again. One-character
     /// terms alone scan the records.
-    public func search(committee: Int64, terms: [String], filter base: SQLFilter, page: PageRequest, on conn: SQLConnection) throws -> Page<E> {
+    public func search(committee: Int64, terms: [String], facetValues: [Int64] = [], filter base: SQLFilter, page: PageRequest,
+                       on conn: SQLConnection) throws -> Page<E> {
+        precondition(facetValues.isEmpty || facet != nil, "facet values for an index without a facet")
         var distinct: [String] = []
         for t in terms where !distinct.contains(t) { distinct.append(t) }
         guard let driving = distinct.filter({ $0.count >= 2 }).max(by: { $0.count < $1.count }) else {
             var conditions = SQLFilter()
             conditions.add("i.committee_id = ?", .integer(committee))
             for t in distinct { conditions.contains(["i.search_text"], t) }
+            if let facet { conditions.any("i.\(facet.column)", facetValues.map { .integer($0) }) }
             conditions.add(base)
             return try EntityTable<E>().page(where: conditions, page: page, countCap: countCap, on: conn)
         }
@@ -95,11 +150,14 @@ public struct GramIndex<E: StoredEntity>: Sendable {
         }
         var filter = base
         for t in distinct where t.count != 2 { filter.contains(["i.search_text"], t) }
-        let walk = GramWalk(index: self, committee: committee, lookups: lookups, filter: filter, conn: conn)
+        var facetFilter = SQLFilter()
+        if let facet { facetFilter.any("g.\(facet.column)", facetValues.map { .integer($0) }) }
+        let walk = GramWalk(index: self, committee: committee, lookups: lookups, facet: facetFilter, filter: filter, conn: conn)
 
-        // Most pages fill from their first few candidates: look at a short window first and, when
-        // it did not fill the page, go on past it to the end of the whole one (saves walking 4,000
-        // index entries per page).
+        // Most pages fill from their first few candidates: look at a short window first and, while
+        // that does not fill the page, go on past it into one eight times as long, up to the whole
+        // one (a page found among the first few hundred candidates does not walk 4,000 index
+        // entries to learn where the window ends).
         var size = min(scanWindow, max(64, page.size * 4))
         var after = page.afterID
         var end: Int64?
@@ -108,7 +166,7 @@ public struct GramIndex<E: StoredEntity>: Sendable {
             end = try walk.candidate(after: page.afterID, offset: size)
             rows += try walk.matches(after: after, through: end, limit: page.size + 1 - rows.count)
             guard rows.count <= page.size, let reached = end, size < scanWindow else { break }
-            (after, size) = (reached, scanWindow)
+            (after, size) = (reached, min(size * 8, scanWindow))
         }
         let found = try rows.prefix(page.size).map(EntityTable<E>.decode)
         // Every match up to here is among `rows`: the lookahead row of a full page, or the end
@@ -118,7 +176,7 @@ public struct GramIndex<E: StoredEntity>: Sendable {
         if next.isEmpty, let end { next = PageRequest.token(after: end) }
         var total = found.count, capped = false
         if page.afterID != 0 || !next.isEmpty {
-            // When every candidate matches (one two-character term, no filter), the cap bounds
+            // When every candidate matches (one two-character term, no filter or facet), the cap bounds
             // the work and no window is needed.
             let countEnd = walk.everyCandidateMatches ? nil : try walk.candidate(after: 0, offset: countWindow)
             let limit = countEnd ?? .max
@@ -140,16 +198,19 @@ public struct GramIndex<E: StoredEntity>: Sendable {
 
 /// One search's reads of the index and the records: candidates are the records holding every
 /// lookup gram (the first one's posting list, intersected with the others'), matches those of
-/// them `filter` keeps.
+/// them the facet condition (on the gram rows) and `filter` (on the records) keep.
 private struct GramWalk<E: StoredEntity> {
     let index: GramIndex<E>
     let committee: Int64
     let lookups: [String]
+    /// On the driving gram's rows (`g`).
+    let facet: SQLFilter
+    /// On the records (`i`).
     let filter: SQLFilter
     let conn: SQLConnection
 
     /// Records are read only to confirm `filter`, and for the page.
-    var everyCandidateMatches: Bool { lookups.count == 1 && filter.clauses.isEmpty }
+    var everyCandidateMatches: Bool { lookups.count == 1 && facet.clauses.isEmpty && filter.clauses.isEmpty }
 
     /// The driving gram's candidate `offset` places after `after` (1 = the next one), when more
     /// candidates follow it; nil when the list ends first.
@@ -190,20 +251,21 @@ private struct GramWalk<E: StoredEntity> {
         let id = index.idColumn
         return ("SELECT \(select) FROM \(index.table) g" + (rows ? " JOIN \(E.table) i ON i.id = g.\(id)" : "")
                 + " WHERE g.committee_id = ? AND g.gram = ? AND g.\(id) > ?" + (end == nil ? "" : " AND g.\(id) <= ?")
-                + (rows ? filter.sql : "") + " ORDER BY g.\(id) LIMIT ?",
+                + facet.sql + (rows ? filter.sql : "") + " ORDER BY g.\(id) LIMIT ?",
                 [.integer(committee), .text(lookups[0]), .integer(after)] + (end.map { [SQLValue.integer($0)] } ?? [])
-                + (rows ? filter.binds : []) + [.integer(Int64(limit))])
+                + facet.binds + (rows ? filter.binds : []) + [.integer(Int64(limit))])
     }
 
     /// The ids holding every lookup gram after `after` (through `end`), ascending: one compound
     /// `INTERSECT` of the posting ranges, which SQLite answers by merging them in order.
     private func intersection(after: Int64, through end: Int64?, limit: Int?) throws -> [Int64] {
         let id = index.idColumn
-        let arm = "SELECT \(id) FROM \(index.table) WHERE committee_id = ? AND gram = ? AND \(id) > ?" + (end == nil ? "" : " AND \(id) <= ?")
-        let sql = lookups.map { _ in arm }.joined(separator: " INTERSECT ") + " ORDER BY 1" + (limit == nil ? "" : " LIMIT ?")
+        let arm = "SELECT \(id) FROM \(index.table) g WHERE committee_id = ? AND gram = ? AND \(id) > ?" + (end == nil ? "" : " AND \(id) <= ?")
+        // The facet is the record's, alike in all its gram rows: checked in the first range.
+        let sql = arm + facet.sql + lookups.dropFirst().map { _ in " INTERSECT " + arm }.joined() + " ORDER BY 1" + (limit == nil ? "" : " LIMIT ?")
         var binds: [SQLValue] = []
-        for gram in lookups {
-            binds += [.integer(committee), .text(gram), .integer(after)] + (end.map { [SQLValue.integer($0)] } ?? [])
+        for (i, gram) in lookups.enumerated() {
+            binds += [.integer(committee), .text(gram), .integer(after)] + (end.map { [SQLValue.integer($0)] } ?? []) + (i == 0 ? facet.binds : [])
         }
         if let limit { binds.append(.integer(Int64(limit))) }
         return try conn.query(sql, binds).map { $0[0].int64 ?? 0 }

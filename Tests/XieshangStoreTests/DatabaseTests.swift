@@ -107,6 +107,20 @@ final class DatabaseTests: XCTestCase {
         }
     }
 
+    /// Migration spellings: a key's carried columns are PostgreSQL's `INCLUDE`, nothing on SQLite;
+    /// a table with one is created and used on both engines.
+    func testIncludeSpelling() async throws {
+        let script = "CREATE TABLE t (a BIGINT NOT NULL, b BIGINT NOT NULL, PRIMARY KEY (a){{INCLUDE(b)}}) {{WITHOUT_ROWID}};"
+        XCTAssertEqual(SQLDialect.postgres.expand(script), "CREATE TABLE t (a BIGINT NOT NULL, b BIGINT NOT NULL, PRIMARY KEY (a) INCLUDE (b)) ;")
+        XCTAssertEqual(SQLDialect.sqlite.expand(script), "CREATE TABLE t (a BIGINT NOT NULL, b BIGINT NOT NULL, PRIMARY KEY (a)) WITHOUT ROWID;")
+        XCTAssertEqual(SQLDialect.sqlite.expand("x {{INCLUDE(b)}} y {{INCLUDE(c, d)}} z"), "x  y  z")
+        try await TestEngines.each("include", migrations: [Migration(version: 1, name: "t", script: script)]) { db in
+            try await db.write { try $0.execute("INSERT INTO t (a, b) VALUES (1, 2)", []) }
+            let b = try await db.read { try $0.query("SELECT b FROM t WHERE a = 1", []).first?.int("b") }
+            XCTAssertEqual(b, 2)
+        }
+    }
+
     func testConfigurationURLs() throws {
         XCTAssertEqual(try DatabaseConfiguration.parse(url: "", service: "directory", dataDirectory: "./data/").engine,
                        .sqlite(path: "./data/directory.sqlite3"))

@@ -2,7 +2,7 @@ import XieshangKit
 import XieshangStore
 
 /// Intake's tables: each record as protobuf bytes (`body`) beside the columns filters use, and
-/// the bigram index `item_grams` for text search.
+/// the bigram index `item_grams` for text search (its rows carry the item's state since version 2).
 enum IntakeMigrations {
     static let all = [
         Migration(version: 1, name: "intake", script: """
@@ -20,7 +20,9 @@ enum IntakeMigrations {
             CREATE INDEX items_bringing ON items (committee_id, bringing_member_id, id);
             CREATE INDEX items_due ON items (committee_id, due_date);
 
-            """ + IntakeStore.gramIndex.migration + """
+            CREATE TABLE item_grams (
+                committee_id BIGINT NOT NULL, gram TEXT NOT NULL, item_id BIGINT NOT NULL,
+                PRIMARY KEY (committee_id, gram, item_id)) {{WITHOUT_ROWID}};
 
             CREATE TABLE relays (
                 id {{ID}}, committee_id BIGINT NOT NULL, version BIGINT NOT NULL,
@@ -38,5 +40,7 @@ enum IntakeMigrations {
                 year BIGINT NOT NULL, number BIGINT NOT NULL, body {{BLOB}} NOT NULL);
             CREATE UNIQUE INDEX bulletins_number_unique ON bulletins (committee_id, year, number);
             """ + NumberSequence.migration),
+        // Each gram row carries its item's state: searches filtered by state walk the index alone.
+        Migration(version: 2, name: "item grams carry the state", script: IntakeStore.gramIndex.addFacetMigration),
     ]
 }

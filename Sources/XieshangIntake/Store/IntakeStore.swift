@@ -21,9 +21,10 @@ public struct ItemQuery: Sendable {
 
     public init() {}
 
+    /// Every condition on the item rows but the states, which a search checks on the gram rows
+    /// (see ``IntakeStore/list(committee:query:page:)``).
     var filter: SQLFilter {
         var f = SQLFilter()
-        f.any("i.state", states.map { .integer(Int64($0.rawValue)) })
         if !category.isEmpty { f.add("i.category = ?", .text(category)) }
         f.equal("i.town_id", townID)
         f.equal("i.unit_id", unitID)
@@ -51,7 +52,9 @@ public struct IntakeStore: EntityStore {
     let items = EntityTable<Xieshang_Intake_V1_Item>()
     /// Title and text, by bigram.
     public var grams = Self.gramIndex
-    static let gramIndex = GramIndex<Xieshang_Intake_V1_Item>(table: "item_grams", idColumn: "item_id") { $0.title + "\n" + $0.text }
+    static let gramIndex = GramIndex<Xieshang_Intake_V1_Item>(
+        table: "item_grams", idColumn: "item_id", facet: .init(column: "state") { Int64($0.state.rawValue) }
+    ) { $0.title + "\n" + $0.text }
 
     public init(database: Database) {
         self.database = database
@@ -155,7 +158,10 @@ public struct IntakeStore: EntityStore {
     /// ``GramIndex/search(committee:terms:filter:page:on:)``).
     public func list(committee: Int64, query: ItemQuery, page: PageRequest) async throws -> Page<Xieshang_Intake_V1_Item> {
         let index = grams
-        return try await database.read { try index.search(committee: committee, terms: query.terms, filter: query.filter, page: page, on: $0) }
+        let states = query.states.map { Int64($0.rawValue) }
+        return try await database.read {
+            try index.search(committee: committee, terms: query.terms, facetValues: states, filter: query.filter, page: page, on: $0)
+        }
     }
 
     // MARK: Relays, reports, bulletins
