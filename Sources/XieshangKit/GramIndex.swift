@@ -224,7 +224,7 @@ private struct GramWalk<E: StoredEntity> {
     /// Up to `limit` matches after `after` (through `end`), in id order, as record rows.
     func matches(after: Int64, through end: Int64?, limit: Int) throws -> [SQLRow] {
         guard limit > 0 else { return [] }
-        if lookups.count == 1 {
+        if streams {
             let (sql, binds) = joined(after: after, through: end, limit: limit, select: "i.id, i.committee_id, i.version, i.body", rows: true)
             return try conn.query(sql, binds)
         }
@@ -235,7 +235,7 @@ private struct GramWalk<E: StoredEntity> {
     /// How many matches follow `after` (through `end`), counting no further than `limit`.
     func count(after: Int64, through end: Int64?, limit: Int) throws -> Int {
         guard limit > 0 else { return 0 }
-        if lookups.count == 1 {
+        if streams {
             let (sql, binds) = joined(after: after, through: end, limit: limit, select: "1 AS x", rows: !filter.clauses.isEmpty)
             return Int(try conn.query("SELECT COUNT(*) AS n FROM (\(sql)) t", binds).first?.int("n") ?? 0)
         }
@@ -243,21 +243,35 @@ private struct GramWalk<E: StoredEntity> {
         return filter.clauses.isEmpty ? ids.count : try confirmed(ids, limit: limit, select: "i.id").count
     }
 
-    /// One gram's posting range joined to the records (when `rows`), streaming in id order. The
-    /// gram row already scopes the committee (it is written with its record's), so the record is
-    /// found by its primary key alone: a committee condition on it lets PostgreSQL pick a
-    /// (committee, state) index for the inner side and scan it once per candidate.
+    /// Whether matches come from one streaming join (``joined``) rather than an intersection
+    /// confirmed in batches: always for one gram; for several on PostgreSQL, which merge-joins the
+    /// posting ranges itself and stops at the limit (its `INTERSECT` hashes both whole ranges).
+    private var streams: Bool { lookups.count == 1 || conn.dialect == .postgres }
+
+    /// The driving gram's posting range, joined to the other grams' rows and to the records (when
+    /// `rows`), streaming in id order. The gram row already scopes the committee (it is written
+    /// with its record's), so the record is found by its primary key alone: a committee condition
+    /// on it lets PostgreSQL pick a (committee, state) index for the inner side and scan it once
+    /// per candidate.
     private func joined(after: Int64, through end: Int64?, limit: Int, select: String, rows: Bool) -> (String, [SQLValue]) {
         let id = index.idColumn
-        return ("SELECT \(select) FROM \(index.table) g" + (rows ? " JOIN \(E.table) i ON i.id = g.\(id)" : "")
-                + " WHERE g.committee_id = ? AND g.gram = ? AND g.\(id) > ?" + (end == nil ? "" : " AND g.\(id) <= ?")
-                + facet.sql + (rows ? filter.sql : "") + " ORDER BY g.\(id) LIMIT ?",
-                [.integer(committee), .text(lookups[0]), .integer(after)] + (end.map { [SQLValue.integer($0)] } ?? [])
-                + facet.binds + (rows ? filter.binds : []) + [.integer(Int64(limit))])
+        var sql = "SELECT \(select) FROM \(index.table) g"
+        var binds: [SQLValue] = []
+        for (n, gram) in lookups.dropFirst().enumerated() {
+            sql += " JOIN \(index.table) x\(n) ON x\(n).committee_id = g.committee_id AND x\(n).gram = ? AND x\(n).\(id) = g.\(id)"
+            binds.append(.text(gram))
+        }
+        sql += (rows ? " JOIN \(E.table) i ON i.id = g.\(id)" : "")
+            + " WHERE g.committee_id = ? AND g.gram = ? AND g.\(id) > ?" + (end == nil ? "" : " AND g.\(id) <= ?")
+            + facet.sql + (rows ? filter.sql : "") + " ORDER BY g.\(id) LIMIT ?"
+        binds += [.integer(committee), .text(lookups[0]), .integer(after)] + (end.map { [SQLValue.integer($0)] } ?? [])
+            + facet.binds + (rows ? filter.binds : []) + [.integer(Int64(limit))]
+        return (sql, binds)
     }
 
     /// The ids holding every lookup gram after `after` (through `end`), ascending: one compound
-    /// `INTERSECT` of the posting ranges, which SQLite answers by merging them in order.
+    /// `INTERSECT` of the posting ranges, which SQLite answers by merging them in order (a join
+    /// would probe the other grams' index once per candidate).
     private func intersection(after: Int64, through end: Int64?, limit: Int?) throws -> [Int64] {
         let id = index.idColumn
         let arm = "SELECT \(id) FROM \(index.table) g WHERE committee_id = ? AND gram = ? AND \(id) > ?" + (end == nil ? "" : " AND \(id) <= ?")

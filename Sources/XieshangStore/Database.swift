@@ -33,10 +33,11 @@ public final class Database: Sendable {
             threads = NIOThreadPool(numberOfThreads: n + 1)
             committer = GroupCommitter(pool: writers, threads: threads, notifier: notifier)
         case .postgres(let conninfo, let schema):
-            let first = Box<SQLConnection>(try PostgresConnection(conninfo: conninfo, schema: schema))
+            let generic = configuration.genericPlans
+            let first = Box<SQLConnection>(try PostgresConnection(conninfo: conninfo, schema: schema, genericPlans: generic))
             let pool = ConnectionPool(limit: n) {
                 if let c = first.take() { return c }
-                return try PostgresConnection(conninfo: conninfo, schema: schema)
+                return try PostgresConnection(conninfo: conninfo, schema: schema, genericPlans: generic)
             }
             readers = pool
             writers = pool

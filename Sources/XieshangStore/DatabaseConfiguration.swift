@@ -17,6 +17,11 @@ public struct DatabaseConfiguration: Sendable, Equatable {
     public var maxConnections: Int = 8
     /// How often a Watch looks for events written by other processes, in seconds.
     public var pollInterval: Double = 0.2
+    /// PostgreSQL: plan each prepared statement once for any parameter values
+    /// (`plan_cache_mode = force_generic_plan`) instead of anew on each execution, where the server
+    /// keeps doing so when parameters change its estimates. For services whose statements walk the
+    /// same indexes whatever the values: planning a search's joins cost more than running them.
+    public var genericPlans = false
 
     /// A configuration for `engine`.
     public init(engine: Engine, maxConnections: Int = 8, pollInterval: Double = 0.2) {

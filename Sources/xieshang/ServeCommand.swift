@@ -104,7 +104,9 @@ struct RunningService {
 
     /// Intake, with its channel to the directory.
     static func intake(options: ServiceOptions, port: Int) async throws -> RunningService {
-        try await withDirectory(options: options, port: port, name: Xieshang_Intake_V1_IntakeService.name, database: "intake") {
+        // Its searches' plans do not depend on the words: planned once (PostgreSQL).
+        try await withDirectory(options: options, port: port, name: Xieshang_Intake_V1_IntakeService.name, database: "intake",
+                                genericPlans: true) {
             let store = IntakeStore(database: $0)
             try await store.migrate()
             return IntakeService(store: store, directory: RemoteDirectory(channel: $1, serviceName: "intake"))
@@ -165,9 +167,11 @@ struct RunningService {
 
     /// Opens the database of `service` and serves what `make` builds over it and a channel to the
     /// directory named in `options`.
-    static func withDirectory(options: ServiceOptions, port: Int, name: String, database service: String,
+    static func withDirectory(options: ServiceOptions, port: Int, name: String, database service: String, genericPlans: Bool = false,
                               _ make: (Database, BalancedChannel) async throws -> RPCService) async throws -> RunningService {
-        let database = try Database(configuration: options.database(service: service))
+        var config = try options.database(service: service)
+        config.genericPlans = genericPlans
+        let database = try Database(configuration: config)
         let channel = try options.channel(to: .directory)
         return try await serve(options: options, port: port, name: name, service: try await make(database, channel)) {
             await channel.close()

@@ -121,6 +121,29 @@ final class DatabaseTests: XCTestCase {
         }
     }
 
+    /// `genericPlans` sets PostgreSQL's plan cache mode on every connection of the pool; without
+    /// it the server's default stays.
+    func testGenericPlansOnPostgres() async throws {
+        for var config in try TestEngines.configurations("plans") where config.dialect == .postgres {
+            for generic in [true, false] {
+                config.genericPlans = generic
+                let db = try Database(configuration: config)
+                let modes = try await withThrowingTaskGroup(of: String.self) { group in
+                    // Two reads at once: both connections of the pool answer.
+                    for _ in 0..<2 {
+                        group.addTask { try await db.read { c in
+                            _ = try c.query("SELECT pg_sleep(0.05)", [])
+                            return try c.query("SHOW plan_cache_mode", []).first?.text("plan_cache_mode") ?? ""
+                        } }
+                    }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+                await db.close()
+                XCTAssertEqual(modes, Array(repeating: generic ? "force_generic_plan" : "auto", count: 2))
+            }
+        }
+    }
+
     func testConfigurationURLs() throws {
         XCTAssertEqual(try DatabaseConfiguration.parse(url: "", service: "directory", dataDirectory: "./data/").engine,
                        .sqlite(path: "./data/directory.sqlite3"))

@@ -11,7 +11,7 @@ final class PostgresConnection: SQLConnection {
 
     var isHealthy: Bool { !broken && PQstatus(conn) == CONNECTION_OK }
 
-    init(conninfo: String, schema: String?) throws {
+    init(conninfo: String, schema: String?, genericPlans: Bool = false) throws {
         guard let c = PQconnectdb(conninfo) else { throw StoreError.connection(message: "out of memory") }
         conn = c
         guard PQstatus(c) == CONNECTION_OK else {
@@ -19,7 +19,8 @@ final class PostgresConnection: SQLConnection {
             throw StoreError.connection(message: String(cString: PQerrorMessage(c)).trimmingCharacters(in: .whitespacesAndNewlines))
         }
         PQsetNoticeProcessor(c, { _, _ in }, nil)
-        try executeScript("SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC';")
+        try executeScript("SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC';"
+                          + (genericPlans ? " SET plan_cache_mode = force_generic_plan;" : ""))
         if let schema {
             do {
                 try executeScript("CREATE SCHEMA IF NOT EXISTS \(Self.quoteIdentifier(schema))")
