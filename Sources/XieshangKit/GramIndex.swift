@@ -122,15 +122,15 @@ public struct GramIndex<E: StoredEntity>: Sendable {
     ///
     /// Terms of two characters or more go through the bigram index. The longest term's first
     /// bigram gives the candidates; every other such term's first bigram is intersected with them
-    /// in the index (a merge of sorted posting ranges), so a record is read only when it holds
-    /// them all. Two-character terms are answered by the index exactly; longer and one-character
-    /// terms are confirmed as substrings of the record's text. A request looks at no more than
-    /// `scanWindow` candidates, so a rare combination of common words cannot make it slow: when
-    /// the window ends before the page is full, the page is short and its token continues after
-    /// the window. The facet is checked on the gram rows, before any record is read. Totals are counted over the first `countWindow` candidates and stop at
-    /// `countCap` matches; either limit flags them as "at least". A first page counts on from
-    /// where its own walk stopped instead of looking at those candidates again. One-character
-    /// terms alone scan the records.
+    /// in the index (merging the sorted posting ranges), so a record is read only when it holds
+    /// them all. The facet is checked on the driving gram's rows. Two-character terms are answered
+    /// by the index exactly; longer and one-character terms are confirmed as substrings of the
+    /// record's text. A request looks at no more than `scanWindow` candidates, so a rare
+    /// combination of common words cannot make it slow: when the window ends before the page is
+    /// full, the page is short and its token continues after the window. Totals are counted over
+    /// the first `countWindow` candidates and stop at `countCap` matches; either limit flags them
+    /// as "at least". A first page counts on from where its own walk stopped instead of looking
+    /// at those candidates again. One-character terms alone scan the records.
     public func search(committee: Int64, terms: [String], facetValues: [Int64] = [], filter base: SQLFilter, page: PageRequest,
                        on conn: SQLConnection) throws -> Page<E> {
         precondition(facetValues.isEmpty || facet != nil, "facet values for an index without a facet")
@@ -176,8 +176,7 @@ public struct GramIndex<E: StoredEntity>: Sendable {
         if next.isEmpty, let end { next = PageRequest.token(after: end) }
         var total = found.count, capped = false
         if page.afterID != 0 || !next.isEmpty {
-            // When every candidate matches (one two-character term, no filter or facet), the cap bounds
-            // the work and no window is needed.
+            // When every candidate matches, the cap bounds the work and no window is needed.
             let countEnd = walk.everyCandidateMatches ? nil : try walk.candidate(after: 0, offset: countWindow)
             let limit = countEnd ?? .max
             var n: Int
@@ -209,7 +208,7 @@ private struct GramWalk<E: StoredEntity> {
     let filter: SQLFilter
     let conn: SQLConnection
 
-    /// Records are read only to confirm `filter`, and for the page.
+    /// Whether every candidate is a match: one gram, no facet values, no condition on the records.
     var everyCandidateMatches: Bool { lookups.count == 1 && facet.clauses.isEmpty && filter.clauses.isEmpty }
 
     /// The driving gram's candidate `offset` places after `after` (1 = the next one), when more
