@@ -144,6 +144,18 @@ final class DatabaseTests: XCTestCase {
         }
     }
 
+    /// SQLite's writer runs in WAL mode with full syncs and checkpoints every 4,096 pages.
+    func testSQLiteWriterSettings() async throws {
+        for config in try TestEngines.configurations("writer") where config.dialect == .sqlite {
+            let db = try Database(configuration: config)
+            let settings = try await db.write { tx in
+                try ["journal_mode", "synchronous", "wal_autocheckpoint"].map { try tx.query("PRAGMA \($0)", []).first?[0] }
+            }
+            await db.close()
+            XCTAssertEqual(settings.map { $0?.string ?? $0?.int64.map(String.init) }, ["wal", "2", "4096"])
+        }
+    }
+
     func testConfigurationURLs() throws {
         XCTAssertEqual(try DatabaseConfiguration.parse(url: "", service: "directory", dataDirectory: "./data/").engine,
                        .sqlite(path: "./data/directory.sqlite3"))
