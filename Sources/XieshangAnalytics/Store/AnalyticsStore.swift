@@ -1,4 +1,3 @@
-import NIOConcurrencyHelpers
 import XieshangAPI
 import XieshangKit
 import XieshangStore
@@ -133,15 +132,13 @@ public struct SourcePosition: Equatable, Sendable {
 /// Analytics' persistence: applying feed batches and reading the projection.
 public struct AnalyticsStore: Sendable {
     public let database: Database
-    /// Events applied by this process, and when the projection's statistics are next refreshed.
-    private let growth: NIOLockedValueBox<(applied: Int, analyzeAt: Int)>
-    /// Events applied before the first refresh of PostgreSQL's statistics.
-    let firstAnalysis: Int
+    /// The projection's PostgreSQL statistics, refreshed as events are applied.
+    private let statistics: GrowthStatistics
 
+    /// `analyzeAfter`: events applied before the first refresh of PostgreSQL's statistics.
     public init(database: Database, analyzeAfter: Int = 20_000) {
         self.database = database
-        self.firstAnalysis = analyzeAfter
-        self.growth = NIOLockedValueBox((0, analyzeAfter))
+        self.statistics = GrowthStatistics(database: database, tables: AnalyticsMigrations.projectionTables, first: analyzeAfter)
     }
 
     public func migrate() async throws {
@@ -185,25 +182,10 @@ public struct AnalyticsStore: Sendable {
                            [.integer(to), .integer(fresh.last?.atUnixMs ?? row?.int("applied_at_ms") ?? 0), .text(source.rawValue)])
             return applier.applied
         }
-        try await refreshStatistics(after: applied)
+        // While a projection fills the plans of the apply and dashboard queries would be those of
+        // nearly empty tables (see GrowthStatistics).
+        if statistics.grew(by: applied) { try await statistics.refresh() }
         return applied
-    }
-
-    /// PostgreSQL plans by its statistics, which autovacuum refreshes on its own schedule: while a
-    /// projection fills (a first ingest, a rebuild) the plans of the apply and dashboard queries
-    /// would be those of nearly empty tables. The tables are vacuumed and analysed after
-    /// `analyzeAfter` events applied (20,000), then each time the count quadruples.
-    private func refreshStatistics(after applied: Int) async throws {
-        guard database.configuration.dialect == .postgres, applied > 0 else { return }
-        let due = growth.withLockedValue { g in
-            g.applied += applied
-            guard g.applied >= g.analyzeAt else { return false }
-            g.analyzeAt = g.applied * 4
-            return true
-        }
-        // VACUUM as well: it marks the pages all-visible, which index-only scans of the covering
-        // indexes need (outside a transaction, as VACUUM must be).
-        if due { try await database.read { try $0.executeScript("VACUUM (ANALYZE) " + AnalyticsMigrations.projectionTables.joined(separator: ", ")) } }
     }
 
     /// Every source's applied position.
@@ -213,7 +195,7 @@ public struct AnalyticsStore: Sendable {
 
     /// Forgets the projection and every cursor, keeping manual duty entries (re-added) and rules.
     public func wipe() async throws {
-        growth.withLockedValue { [firstAnalysis] in $0 = (0, firstAnalysis) }
+        statistics.reset()
         try await database.write { tx in
             for t in AnalyticsMigrations.projectionTables { try tx.execute("DELETE FROM \(t)", []) }
             try tx.execute("UPDATE sources SET applied_seq = 0, applied_at_ms = 0", [])

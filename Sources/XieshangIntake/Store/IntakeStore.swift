@@ -56,8 +56,14 @@ public struct IntakeStore: EntityStore {
         table: "item_grams", idColumn: "item_id", facet: .init(column: "state") { Int64($0.state.rawValue) }
     ) { $0.title + "\n" + $0.text }
 
-    public init(database: Database) {
+    /// PostgreSQL's statistics of the items and their grams, refreshed as items are added: a
+    /// new schema's searches would otherwise be planned for empty tables until autovacuum comes.
+    let statistics: GrowthStatistics
+
+    /// `analyzeAfter`: items added before the first refresh of PostgreSQL's statistics.
+    public init(database: Database, analyzeAfter: Int = 10_000) {
         self.database = database
+        statistics = GrowthStatistics(database: database, tables: ["items", "item_grams"], first: analyzeAfter)
     }
 
     public func migrate() async throws {
@@ -76,11 +82,14 @@ public struct IntakeStore: EntityStore {
             draft.ticketCode = ItemRules.newTicketCode()
             let fresh = draft
             do {
-                return try await database.write { tx in
+                let stored = try await database.write { tx in
                     let stored = try items.insert(ItemMachine.received(fresh, by: actor.name, at: tx.nowMilliseconds), in: tx, actor: actor)
                     try grams.index(stored, in: tx)
                     return stored
                 }
+                // In the background: a submission does not wait for the vacuum.
+                if statistics.grew(by: 1) { Task { [statistics] in try? await statistics.refresh() } }
+                return stored
             } catch StoreError.uniqueViolation(let constraint, _) where constraint.contains("ticket_code") && attempt < 5 {
                 continue
             }
@@ -89,6 +98,7 @@ public struct IntakeStore: EntityStore {
 
     /// Stores many items in one transaction as they are (historic records from an earlier system,
     /// benchmark corpora): each keeps its state and dates, gets a ticket code and its search grams.
+    /// On PostgreSQL a batch that takes the items past a refresh of the statistics waits for it.
     public func importItems(_ batch: [Xieshang_Intake_V1_Item], committee: Int64, actor: Actor) async throws {
         try await database.write { tx in
             for item in batch {
@@ -100,6 +110,7 @@ public struct IntakeStore: EntityStore {
                 try grams.index(try items.insert(i, in: tx, actor: actor), in: tx)
             }
         }
+        if statistics.grew(by: batch.count) { try await statistics.refresh() }
     }
 
     /// Applies the command `make` builds from the current item, checking `version` when not 0.
