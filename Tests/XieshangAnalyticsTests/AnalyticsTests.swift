@@ -200,25 +200,14 @@ final class AnalyticsTests: XCTestCase {
             guard db.configuration.dialect == .postgres else { return }
             let store = AnalyticsStore(database: db, analyzeAfter: 500)
             try await store.migrate()
-            func analysed() async throws -> Int64 {
-                try await db.read { conn in
-                    try conn.query("SELECT vacuum_count + analyze_count AS n FROM pg_stat_user_tables WHERE schemaname = current_schema() AND relname = 'facts'", [])
-                        .first?.int("n") ?? 0
-                }
-            }
             let intake = events[.intake] ?? []
             try await store.apply(.intake, events: Array(intake[0..<400]))
-            let before = try await analysed()
+            let before = try await PostgresMaintenance.count(of: "facts", in: db)
             XCTAssertEqual(before, 0, "not before 500 events")
             try await store.apply(.intake, events: Array(intake[400..<600]))
-            // The statistics collector reports with a delay: wait for it.
-            var n: Int64 = 0
-            for _ in 0..<50 where n == 0 {
-                n = try await analysed()
-                if n == 0 { try await Task.sleep(nanoseconds: 100_000_000) }
-            }
+            let n = try await PostgresMaintenance.awaitCount(of: "facts", in: db, seconds: 5)
             XCTAssertGreaterThan(n, 0, "vacuumed and analysed after 500 events")
-            let stats = try await db.read { try $0.query("SELECT reltuples::bigint AS n FROM pg_class WHERE oid = 'facts'::regclass", []).first?.int("n") ?? -1 }
+            let stats = try await PostgresMaintenance.plannedRows(of: "facts", in: db)
             XCTAssertGreaterThan(stats, 0, "the planner knows the table's size")
         }
     }

@@ -138,34 +138,23 @@ final class SearchModelTests: XCTestCase {
             return (db, store)
         }, close: { await $0.0.close() }) { (db, store) in
             guard db.configuration.dialect == .postgres else { return }
-            func analysed() async throws -> Int64 {
-                try await db.read { conn in
-                    try conn.query("SELECT vacuum_count + analyze_count AS n FROM pg_stat_user_tables WHERE schemaname = current_schema() AND relname = 'item_grams'", [])
-                        .first?.int("n") ?? 0
-                }
-            }
             let actor = Actor(accountID: 0, name: "导入")
             try await store.importItems(Self.corpus(40).map { c in
                 var item = Xieshang_Intake_V1_Item()
                 item.text = c.text
                 return item
             }, committee: 7, actor: actor)
-            let before = try await analysed()
+            let before = try await PostgresMaintenance.count(of: "item_grams", in: db)
             XCTAssertEqual(before, 0, "not before 50 items")
             for c in Self.corpus(15) {
                 var item = Xieshang_Intake_V1_Item()
                 item.text = c.text
                 _ = try await store.submit(item, committee: 7, actor: actor)
             }
-            // The vacuum runs after the submission that crossed the threshold, and the statistics
-            // collector reports with a delay: wait for both.
-            var n: Int64 = 0
-            for _ in 0..<100 where n == 0 {
-                n = try await analysed()
-                if n == 0 { try await Task.sleep(nanoseconds: 100_000_000) }
-            }
+            // The vacuum runs in the background after the submission that crossed the threshold.
+            let n = try await PostgresMaintenance.awaitCount(of: "item_grams", in: db)
             XCTAssertGreaterThan(n, 0, "vacuumed and analysed after 50 items")
-            let rows = try await db.read { try $0.query("SELECT reltuples::bigint AS n FROM pg_class WHERE oid = 'item_grams'::regclass", []).first?.int("n") ?? -1 }
+            let rows = try await PostgresMaintenance.plannedRows(of: "item_grams", in: db)
             XCTAssertGreaterThan(rows, 0, "the planner knows the grams' size")
         }
     }

@@ -74,3 +74,30 @@ public struct EngineFailure: Error, CustomStringConvertible {
     }
     public var description: String { "[\(dialect)] \(error)" }
 }
+
+/// What PostgreSQL reports of a table's maintenance, for tests of statistics refreshes.
+public enum PostgresMaintenance {
+    /// How often `table` (in the connection's schema) was vacuumed or analysed.
+    public static func count(of table: String, in db: Database) async throws -> Int64 {
+        try await db.read { conn in
+            try conn.query("SELECT vacuum_count + analyze_count AS n FROM pg_stat_user_tables WHERE schemaname = current_schema() AND relname = ?",
+                           [.text(table)]).first?.int("n") ?? 0
+        }
+    }
+
+    /// ``count(of:in:)`` once it is above zero, waiting up to `seconds`: the statistics collector
+    /// reports with a delay (and a refresh may run in the background). Zero when it never was.
+    public static func awaitCount(of table: String, in db: Database, seconds: Double = 10) async throws -> Int64 {
+        let deadline = Date().addingTimeInterval(seconds)
+        while true {
+            let n = try await count(of: table, in: db)
+            if n > 0 || Date() > deadline { return n }
+            try await Task.sleep(nanoseconds: 100_000_000)
+        }
+    }
+
+    /// The row count the planner assumes for `table` (-1 before any analysis).
+    public static func plannedRows(of table: String, in db: Database) async throws -> Int64 {
+        try await db.read { try $0.query("SELECT reltuples::bigint AS n FROM pg_class WHERE oid = ?::regclass", [.text(table)]).first?.int("n") ?? -1 }
+    }
+}
