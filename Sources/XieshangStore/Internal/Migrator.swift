@@ -1,7 +1,12 @@
+import Foundation
+
 /// Brings a database's schema up to date: one row per applied migration in `schema_migrations`.
 /// PostgreSQL takes an advisory lock so that processes starting together migrate one at a time.
+/// Upgrading an existing schema says so on standard error, migration by migration (some rebuild
+/// large tables before the service opens its port).
 struct Migrator {
     let connection: SQLConnection
+    var log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
 
     func run(_ components: [(String, [Migration])]) throws {
         let conn = connection
@@ -21,6 +26,9 @@ struct Migrator {
                     "\(component) schema is at version \(newer), newer than this build knows (\(known.max() ?? 0))")
             }
             for m in migrations.sorted(by: { $0.version < $1.version }) where !applied.contains(m.version) {
+                // A new schema is created silently; an existing one is being upgraded.
+                let started = Date()
+                if !applied.isEmpty { log("\(component): migrating the schema to version \(m.version) (\(m.name))…") }
                 try conn.executeScript(conn.dialect == .sqlite ? "BEGIN IMMEDIATE" : "BEGIN")
                 do {
                     try conn.executeScript(conn.dialect.expand(m.script))
@@ -28,6 +36,9 @@ struct Migrator {
                                      [.text(component), .integer(Int64(m.version)), .text(m.name),
                                       .integer(Clock.nowMilliseconds())])
                     try conn.executeScript("COMMIT")
+                    if !applied.isEmpty {
+                        log("\(component): version \(m.version) applied in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+                    }
                 } catch {
                     try? conn.executeScript("ROLLBACK")
                     throw error
