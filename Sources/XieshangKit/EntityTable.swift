@@ -124,8 +124,7 @@ public struct EntityTable<E: StoredEntity>: Sendable {
                                        filter.binds).first?.int("n") ?? 0)
             result.total = min(n, countCap ?? n)
             result.totalCapped = n > result.total
-            // A first page longer than the cap: its lower bound is what it shows.
-            if page.afterID == 0 && result.total < items.count { (result.total, result.totalCapped) = (items.count, true) }
+            result.coverShown(firstPage: page.afterID == 0)
         }
         return result
     }

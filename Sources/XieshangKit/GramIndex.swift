@@ -174,7 +174,7 @@ public struct GramIndex<E: StoredEntity>: Sendable {
         let known: Int64 = rows.count > page.size ? rows[page.size].int("id") : end ?? .max
         var next = rows.count > page.size ? PageRequest.token(after: found.last?.id ?? 0) : ""
         if next.isEmpty, let end { next = PageRequest.token(after: end) }
-        var total = found.count, capped = false
+        var result = Page(items: found, nextToken: next, total: found.count)
         if page.afterID != 0 || !next.isEmpty {
             // When every candidate matches, the cap bounds the work and no window is needed.
             let countEnd = walk.everyCandidateMatches ? nil : try walk.candidate(after: 0, offset: countWindow)
@@ -186,12 +186,11 @@ public struct GramIndex<E: StoredEntity>: Sendable {
             } else {
                 n = try walk.count(after: 0, through: countEnd, limit: countCap + 1)
             }
-            (total, capped) = (min(n, countCap), n > countCap || countEnd != nil)
-            // A first page can find matches past the counting window: a lower bound never says
-            // fewer than the page shows.
-            if page.afterID == 0 && total < found.count { (total, capped) = (found.count, true) }
+            (result.total, result.totalCapped) = (min(n, countCap), n > countCap || countEnd != nil)
+            // A first page can find matches past the counting window.
+            result.coverShown(firstPage: page.afterID == 0)
         }
-        return Page(items: found, nextToken: next, total: total, totalCapped: capped)
+        return result
     }
 }
 
@@ -214,10 +213,18 @@ private struct GramWalk<E: StoredEntity> {
     /// The driving gram's candidate `offset` places after `after` (1 = the next one), when more
     /// candidates follow it; nil when the list ends first.
     func candidate(after: Int64, offset: Int) throws -> Int64? {
-        let rows = try conn.query(
-            "SELECT \(index.idColumn) AS id FROM \(index.table) WHERE committee_id = ? AND gram = ? AND \(index.idColumn) > ? ORDER BY \(index.idColumn) LIMIT 2 OFFSET ?",
-            [.integer(committee), .text(lookups[0]), .integer(after), .integer(Int64(offset - 1))])
+        let (cond, binds) = range(of: lookups[0], after: after, through: nil)
+        let rows = try conn.query("SELECT g.\(index.idColumn) AS id FROM \(index.table) g WHERE \(cond) ORDER BY g.\(index.idColumn) LIMIT 2 OFFSET ?",
+                                  binds + [.integer(Int64(offset - 1))])
         return rows.count == 2 ? rows[0].int("id") : nil
+    }
+
+    /// The conditions selecting `gram`'s posting range after `after` (through `end`) on the gram
+    /// rows named `g`, and their values.
+    private func range(of gram: String, after: Int64, through end: Int64?) -> (String, [SQLValue]) {
+        let id = "g.\(index.idColumn)"
+        return ("g.committee_id = ? AND g.gram = ? AND \(id) > ?" + (end == nil ? "" : " AND \(id) <= ?"),
+                [.integer(committee), .text(gram), .integer(after)] + (end.map { [SQLValue.integer($0)] } ?? []))
     }
 
     /// Up to `limit` matches after `after` (through `end`), in id order, as record rows.
@@ -260,11 +267,10 @@ private struct GramWalk<E: StoredEntity> {
             sql += " JOIN \(index.table) x\(n) ON x\(n).committee_id = g.committee_id AND x\(n).gram = ? AND x\(n).\(id) = g.\(id)"
             binds.append(.text(gram))
         }
-        sql += (rows ? " JOIN \(E.table) i ON i.id = g.\(id)" : "")
-            + " WHERE g.committee_id = ? AND g.gram = ? AND g.\(id) > ?" + (end == nil ? "" : " AND g.\(id) <= ?")
+        let (driving, drivingBinds) = range(of: lookups[0], after: after, through: end)
+        sql += (rows ? " JOIN \(E.table) i ON i.id = g.\(id)" : "") + " WHERE " + driving
             + facet.sql + (rows ? filter.sql : "") + " ORDER BY g.\(id) LIMIT ?"
-        binds += [.integer(committee), .text(lookups[0]), .integer(after)] + (end.map { [SQLValue.integer($0)] } ?? [])
-            + facet.binds + (rows ? filter.binds : []) + [.integer(Int64(limit))]
+        binds += drivingBinds + facet.binds + (rows ? filter.binds : []) + [.integer(Int64(limit))]
         return (sql, binds)
     }
 
@@ -272,14 +278,15 @@ private struct GramWalk<E: StoredEntity> {
     /// `INTERSECT` of the posting ranges, which SQLite answers by merging them in order (a join
     /// would probe the other grams' index once per candidate).
     private func intersection(after: Int64, through end: Int64?, limit: Int?) throws -> [Int64] {
-        let id = index.idColumn
-        let arm = "SELECT \(id) FROM \(index.table) g WHERE committee_id = ? AND gram = ? AND \(id) > ?" + (end == nil ? "" : " AND \(id) <= ?")
-        // The facet is the record's, alike in all its gram rows: checked in the first range.
-        let sql = arm + facet.sql + lookups.dropFirst().map { _ in " INTERSECT " + arm }.joined() + " ORDER BY 1" + (limit == nil ? "" : " LIMIT ?")
+        var arms: [String] = []
         var binds: [SQLValue] = []
         for (i, gram) in lookups.enumerated() {
-            binds += [.integer(committee), .text(gram), .integer(after)] + (end.map { [SQLValue.integer($0)] } ?? []) + (i == 0 ? facet.binds : [])
+            let (cond, values) = range(of: gram, after: after, through: end)
+            // The facet is the record's, alike in all its gram rows: checked in the first range.
+            arms.append("SELECT g.\(index.idColumn) FROM \(index.table) g WHERE " + cond + (i == 0 ? facet.sql : ""))
+            binds += values + (i == 0 ? facet.binds : [])
         }
+        let sql = arms.joined(separator: " INTERSECT ") + " ORDER BY 1" + (limit == nil ? "" : " LIMIT ?")
         if let limit { binds.append(.integer(Int64(limit))) }
         return try conn.query(sql, binds).map { $0[0].int64 ?? 0 }
     }
@@ -290,7 +297,7 @@ private struct GramWalk<E: StoredEntity> {
         var out: [SQLRow] = []
         var start = 0
         while start < ids.count && out.count < limit {
-            let batch = Self.batchSizes.first { $0 >= min(ids.count - start, Self.batchSizes.last!) }!
+            let batch = batchSizes.first { $0 >= min(ids.count - start, batchSizes.last!) }!
             let chunk = ids[start..<min(start + batch, ids.count)]
             let binds = chunk.map { SQLValue.integer($0) } + Array(repeating: .integer(chunk.last!), count: batch - chunk.count)
             out += try conn.query(
@@ -302,5 +309,7 @@ private struct GramWalk<E: StoredEntity> {
         return out
     }
 
-    private static var batchSizes: [Int] { [8, 64, 512] }
 }
+
+/// Sizes of the id batches ``GramWalk`` reads records by.
+private let batchSizes = [8, 64, 512]

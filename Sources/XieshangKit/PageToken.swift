@@ -55,4 +55,11 @@ public struct Page<Element: Sendable>: Sendable {
         self.total = total
         self.totalCapped = totalCapped
     }
+
+    /// A page whose total was counted short of what it shows (counting stopped at a cap, or at a
+    /// window the page's own walk went past) says at least what it shows, when it is the first:
+    /// a later page's matches are not all counted from the start.
+    mutating func coverShown(firstPage: Bool) {
+        if firstPage && total < items.count { (total, totalCapped) = (items.count, true) }
+    }
 }

@@ -27,6 +27,17 @@ final class SearchModelTests: XCTestCase {
         }
     }
 
+    /// The corpus as items to import.
+    static func items(_ corpus: [(text: String, state: Xieshang_Intake_V1_ItemState, town: Int64)]) -> [Xieshang_Intake_V1_Item] {
+        corpus.map { c in
+            var item = Xieshang_Intake_V1_Item()
+            item.text = c.text
+            item.state = c.state
+            item.townId = c.town
+            return item
+        }
+    }
+
     func testSearchMatchesModel() async throws {
         let corpus = Self.corpus(400)
         try await TestEngines.each("intake_search_model", make: { config -> (Database, IntakeStore) in
@@ -38,14 +49,9 @@ final class SearchModelTests: XCTestCase {
         }, close: { await $0.0.close() }) { (_, base) in
             let committee: Int64 = 7
             var first = base
-            first.grams = GramIndex(table: "item_grams", idColumn: "item_id") { $0.title + "\n" + $0.text }
-            try await first.importItems(corpus.map { c in
-                var item = Xieshang_Intake_V1_Item()
-                item.text = c.text
-                item.state = c.state
-                item.townId = c.town
-                return item
-            }, committee: committee, actor: Actor(accountID: 0, name: "导入"))
+            let current = IntakeStore.gramIndex
+            first.grams = GramIndex(table: current.table, idColumn: current.idColumn, text: current.text)
+            try await first.importItems(Self.items(corpus), committee: committee, actor: Actor(accountID: 0, name: "导入"))
             try await base.migrate()
             // Ids in corpus order (one transaction, ascending).
             var all = try await base.list(committee: committee, query: ItemQuery(), page: PageRequest(size: 1000, afterID: 0)).items
@@ -70,7 +76,7 @@ final class SearchModelTests: XCTestCase {
 
     /// Every query under every set of limits against the model over `all` (as stored).
     static func verify(_ base: IntakeStore, committee: Int64, _ all: [Xieshang_Intake_V1_Item]) async throws {
-        let texts = all.map { ($0.id, SearchGrams.normalize($0.title + "\n" + $0.text), $0.state, $0.townId) }
+        let texts = all.map { ($0.id, IntakeStore.gramIndex.searchText($0), $0.state, $0.townId) }
         let queries = ["漏水", "楼栋墙体", "漏水 路灯", "屋顶 漏水 路灯", "楼栋墙体 积水", "电梯 积水", "积水 电梯", "漏", "栋墙 墙体",
                        "墙体漏", "电梯 楼栋墙体 漏水", "没有这个词"]
         // (scan window, count window, count cap): the defaults, and small ones that make every
@@ -139,16 +145,10 @@ final class SearchModelTests: XCTestCase {
         }, close: { await $0.0.close() }) { (db, store) in
             guard db.configuration.dialect == .postgres else { return }
             let actor = Actor(accountID: 0, name: "导入")
-            try await store.importItems(Self.corpus(40).map { c in
-                var item = Xieshang_Intake_V1_Item()
-                item.text = c.text
-                return item
-            }, committee: 7, actor: actor)
+            try await store.importItems(Self.items(Self.corpus(40)), committee: 7, actor: actor)
             let before = try await PostgresMaintenance.count(of: "item_grams", in: db)
             XCTAssertEqual(before, 0, "not before 50 items")
-            for c in Self.corpus(15) {
-                var item = Xieshang_Intake_V1_Item()
-                item.text = c.text
+            for item in Self.items(Self.corpus(15)) {
                 _ = try await store.submit(item, committee: 7, actor: actor)
             }
             // The vacuum runs in the background after the submission that crossed the threshold.

@@ -11,7 +11,7 @@ final class PostgresConnection: SQLConnection {
 
     var isHealthy: Bool { !broken && PQstatus(conn) == CONNECTION_OK }
 
-    init(conninfo: String, schema: String?, genericPlans: Bool = false) throws {
+    init(conninfo: String, schema: String?, genericPlans: Bool) throws {
         guard let c = PQconnectdb(conninfo) else { throw StoreError.connection(message: "out of memory") }
         conn = c
         guard PQstatus(c) == CONNECTION_OK else {
