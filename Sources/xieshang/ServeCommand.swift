@@ -160,7 +160,8 @@ struct RunningService {
         let gateway = Gateway(routes: routes, signer: signer, publicPerMinute: try options.resolvedPublicRate(),
                               sessionSeconds: try options.resolvedSessionHours() * 3600)
         // Callers present tokens here, not signed principals: no principal filter on this server.
-        let server = RPCServer(configuration: options.serverConfiguration(port: port), services: gateway.services)
+        let config = try options.gatewayServerConfiguration(port: port, transcoder: GatewayTranscoder())
+        let server = RPCServer(configuration: config, services: gateway.services)
         let bound = try await server.start()
         return RunningService(server: server, health: gateway.health, port: bound) { await routes.close() }
     }

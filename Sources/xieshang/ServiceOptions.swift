@@ -60,6 +60,18 @@ struct ServiceOptions: ParsableArguments {
     @Option(name: .customLong("session-hours"), help: "Gateway: lifetime of a login's token in hours (env XIESHANG_SESSION_HOURS, default 12).")
     var sessionHours: Double?
 
+    @Option(name: .customLong("cors-origins"),
+            help: "Gateway: origins browsers may call it from, comma-separated (https://app.example.cn), or * for any; none = same origin only (env XIESHANG_CORS_ORIGINS).")
+    var corsOrigins: String?
+
+    @Option(name: .customLong("trusted-proxies"),
+            help: "Gateway: CIDR blocks of the proxies whose X-Forwarded-For names the client (10.0.0.0/8,::1/128); none = believe no one (env XIESHANG_TRUSTED_PROXIES).")
+    var trustedProxies: String?
+
+    @Option(name: .customLong("http-request-timeout"),
+            help: "Gateway: seconds an HTTP/1.1 client gets to send a whole request before it is cut off (env XIESHANG_HTTP_REQUEST_TIMEOUT, default 30).")
+    var httpRequestTimeout: Double?
+
     @Option(help: "Event-loop threads (env XIESHANG_THREADS, default one per core).")
     var threads: Int?
 
@@ -143,6 +155,29 @@ struct ServiceOptions: ParsableArguments {
         config.port = port
         config.threads = resolvedThreads()
         config.handlersOnEventLoop = false
+        return config
+    }
+
+    /// The gateway's public port: native gRPC, gRPC-Web and Connect over HTTP/2 and HTTP/1.1,
+    /// with the CORS origins and trusted proxies configured.
+    func gatewayServerConfiguration(port: Int, transcoder: any JSONTranscoder) throws -> ServerConfiguration {
+        var config = serverConfiguration(port: port)
+        let origins = (corsOrigins ?? Self.env["XIESHANG_CORS_ORIGINS"] ?? "").split(separator: ",")
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        for o in origins where o != "*" && !(o.hasPrefix("http://") || o.hasPrefix("https://")) {
+            throw ValidationError("CORS origin '\(o)' is not * or an origin such as https://app.example.cn (XIESHANG_CORS_ORIGINS)")
+        }
+        var web = WebConfiguration(corsOrigins: origins, transcoder: transcoder)
+        if let t = httpRequestTimeout ?? Self.env["XIESHANG_HTTP_REQUEST_TIMEOUT"].flatMap(Double.init) {
+            guard t > 0 else { throw ValidationError("the HTTP request timeout must be above 0 seconds") }
+            web.requestTimeout = t
+        }
+        config.web = web
+        do {
+            config.trustedProxies = try IPRange.parseList(trustedProxies ?? Self.env["XIESHANG_TRUSTED_PROXIES"] ?? "")
+        } catch {
+            throw ValidationError("XIESHANG_TRUSTED_PROXIES: \(RPCError.from(error).message)")
+        }
         return config
     }
 

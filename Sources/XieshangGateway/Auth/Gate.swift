@@ -34,7 +34,7 @@ public struct Gate: Sendable {
             if case .deny(let why) = policy.decide(path: context.path, roles: [], prefectureCommittee: false) {
                 throw DomainError.unauthenticated("\(why): send 'authorization: Bearer <token>' (GatewayService/Login issues one)")
             }
-            guard limiter.admit(RateLimiter.clientAddress(peer: context.peer)) else {
+            guard limiter.admit(context.clientAddress) else {
                 throw RPCError(.resourceExhausted, "too many public calls from this address; at most \(limiter.perMinute) a minute")
             }
             principal = try await Self.publicPrincipal(context.metadata, authenticator: authenticator)

@@ -29,13 +29,4 @@ public final class RateLimiter: Sendable {
             return ok
         }
     }
-
-    /// The address part of a peer such as `ipv4:127.0.0.1:50412` (the port changes per connection).
-    public static func clientAddress(peer: String) -> String {
-        var s = Substring(peer)
-        for p in ["ipv4:", "ipv6:"] where s.hasPrefix(p) { s = s.dropFirst(p.count) }
-        if s.hasPrefix("["), let end = s.firstIndex(of: "]") { return String(s[s.index(after: s.startIndex)..<end]) }
-        if let colon = s.lastIndex(of: ":"), s.firstIndex(of: ":") == colon { return String(s[..<colon]) }
-        return String(s)
-    }
 }

@@ -35,7 +35,7 @@ public struct GatewayService: Sendable {
 extension GatewayService: Xieshang_Gateway_V1_GatewayServiceProvider {
     public func login(request: Xieshang_Gateway_V1_LoginRequest, context: ServerContext) async throws -> Xieshang_Gateway_V1_LoginResponse {
         // Open to anyone, and rate limited per address like the public's calls (password guessing).
-        guard gate.limiter.admit(RateLimiter.clientAddress(peer: context.peer)) else {
+        guard gate.limiter.admit(context.clientAddress) else {
             throw RPCError(.resourceExhausted, "too many attempts from this address; at most \(gate.limiter.perMinute) a minute")
         }
         return try await gate.authenticator.login(username: request.username, password: request.password)

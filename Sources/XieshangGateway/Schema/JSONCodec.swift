@@ -133,10 +133,11 @@ public struct JSONCodec: Sendable {
 
     // MARK: wire → JSON
 
-    /// `bytes` of message `type` as pretty JSON text (fields at their defaults are left out).
-    public func decode(_ bytes: [UInt8], as type: String) throws -> String {
+    /// `bytes` of message `type` as JSON text, pretty or compact (fields at their defaults are left out).
+    public func decode(_ bytes: [UInt8], as type: String, pretty: Bool = true) throws -> String {
         let object = try decodeObject(bytes[...], as: type)
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        let options: JSONSerialization.WritingOptions = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.withoutEscapingSlashes]
+        let data = try JSONSerialization.data(withJSONObject: object, options: options)
         return String(decoding: data, as: UTF8.self)
     }
 

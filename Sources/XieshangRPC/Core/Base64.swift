@@ -7,8 +7,9 @@ public enum Base64 {
         return r
     }()
 
-    /// Unpadded base64 of `bytes`.
-    public static func encode(_ bytes: [UInt8]) -> [UInt8] {
+    /// Base64 of `bytes`, unpadded unless `padded` (gRPC-Web text chunks are padded, so that
+    /// chunks can be joined).
+    public static func encode(_ bytes: [UInt8], padded: Bool = false) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity((bytes.count + 2) / 3 * 4)
         var i = 0
@@ -21,9 +22,11 @@ public enum Base64 {
         if rest == 1 {
             let n = UInt32(bytes[i]) << 16
             out += [alphabet[Int(n >> 18 & 63)], alphabet[Int(n >> 12 & 63)]]
+            if padded { out += [UInt8(ascii: "="), UInt8(ascii: "=")] }
         } else if rest == 2 {
             let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8
             out += [alphabet[Int(n >> 18 & 63)], alphabet[Int(n >> 12 & 63)], alphabet[Int(n >> 6 & 63)]]
+            if padded { out.append(UInt8(ascii: "=")) }
         }
         return out
     }

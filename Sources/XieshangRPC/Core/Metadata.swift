@@ -63,6 +63,11 @@ public struct Metadata: Hashable, Sendable, Sequence {
         }
     }
 
+    /// Drops the pairs whose key matches (transport headers that are not the call's).
+    mutating func removeAll(where drop: (String) -> Bool) {
+        entries.removeAll { drop($0.key) }
+    }
+
     /// Headers that must never be taken from user metadata.
     static func isReserved(_ key: String) -> Bool {
         key.hasPrefix(":") || key == "content-type" || key == "te" || key == "grpc-status" || key == "grpc-message"

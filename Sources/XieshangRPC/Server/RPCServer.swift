@@ -2,7 +2,9 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
-/// A gRPC server: plaintext HTTP/2 with prior knowledge, one nghttp2 session per connection.
+/// A gRPC server: plaintext HTTP/2 with prior knowledge, one nghttp2 session per connection;
+/// with ``ServerConfiguration/web`` also gRPC-Web and Connect, over HTTP/2 and HTTP/1.1 on the
+/// same port.
 public final class RPCServer: Sendable {
     /// Its settings.
     public let configuration: ServerConfiguration
@@ -34,8 +36,13 @@ public final class RPCServer: Sendable {
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        ServerConnectionHandler(router: router, config: config, registry: registry))
+                    if let web = config.web {
+                        try channel.pipeline.syncOperations.addHandler(
+                            ProtocolSniffer(router: router, config: config, web: web, registry: registry))
+                    } else {
+                        try channel.pipeline.syncOperations.addHandler(
+                            ServerConnectionHandler(router: router, config: config, registry: registry))
+                    }
                 }
             }
             .bind(host: configuration.host, port: configuration.port).get()

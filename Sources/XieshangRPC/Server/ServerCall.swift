@@ -1,18 +1,29 @@
 import NIOCore
 
-/// A handler's side of one server stream. Everything that touches the HTTP/2 session
-/// hops to the connection's event loop (a no-op when the handler already runs there).
+/// Where a call's responses go: an HTTP/2 connection's stream, or an HTTP/1.1 exchange. Only ever
+/// touched on its connection's event loop.
+protocol CallSink: AnyObject {
+    /// Queues a framed message; resumes `waiter` once there is room for more.
+    func enqueue(stream id: Int32, framed: [UInt8], waiter: CheckedContinuation<Void, Error>)
+    /// The handler took a request message of `count` framed bytes.
+    func consumed(stream id: Int32, count: Int)
+    /// Ends the call with a last message (unary answers) and a status (nil = OK).
+    func finish(stream id: Int32, message: [UInt8]?, error: RPCError?, dropQueued: Bool)
+}
+
+/// A handler's side of one server stream. Everything that touches the connection hops to its
+/// event loop (a no-op when the handler already runs there).
 final class ServerCall: @unchecked Sendable {
     let context: ServerContext
     /// Request messages of client- and bidirectional-streaming calls (nil for single-request calls).
     let requests: AsyncThrowingStream<[UInt8], Error>?
     let continuation: AsyncThrowingStream<[UInt8], Error>.Continuation?
     let streamID: Int32
-    private let connection: LoopConfined<ServerConnectionHandler>
+    private let connection: LoopConfined<any CallSink>
     /// The request of a unary or server-streaming call; written before the handler starts.
     var singleRequest: [UInt8] = []
 
-    init(context: ServerContext, streamID: Int32, connection: ServerConnectionHandler, loop: EventLoop, streaming: Bool) {
+    init(context: ServerContext, streamID: Int32, connection: any CallSink, loop: EventLoop, streaming: Bool) {
         self.context = context
         self.streamID = streamID
         self.connection = LoopConfined(connection, eventLoop: loop)
@@ -30,7 +41,7 @@ final class ServerCall: @unchecked Sendable {
         try T(serializedBytes: singleRequest)
     }
 
-    private func onLoop(_ body: @escaping (ServerConnectionHandler) -> Void) {
+    private func onLoop(_ body: @escaping (any CallSink) -> Void) {
         let loop = connection.eventLoop
         if loop.inEventLoop {
             body(connection.value)
@@ -57,6 +68,6 @@ final class ServerCall: @unchecked Sendable {
     /// Ends the call with a last message (unary answers) and a status (nil = OK).
     func finish(message: [UInt8]?, error: RPCError?) {
         let id = streamID
-        onLoop { $0.finish(stream: id, message: message, error: error) }
+        onLoop { $0.finish(stream: id, message: message, error: error, dropQueued: false) }
     }
 }

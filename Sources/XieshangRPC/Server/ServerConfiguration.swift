@@ -28,6 +28,13 @@ public struct ServerConfiguration: Sendable {
     /// returned error ends the call with that status (e.g. a principal whose signature is wrong).
     public var callFilter: (@Sendable (_ path: String, _ metadata: Metadata) -> RPCError?)? = nil
 
+    /// gRPC-Web and Connect (over HTTP/2, and HTTP/1.1 on the same port), CORS and JSON; nil
+    /// serves native gRPC over HTTP/2 only (what services behind the gateway need).
+    public var web: WebConfiguration? = nil
+    /// Proxies whose `X-Forwarded-For` names the client (``ServerContext/clientAddress``); empty
+    /// believes no one.
+    public var trustedProxies: [IPRange] = []
+
     /// The defaults.
     public init() {}
 }

@@ -2,8 +2,9 @@ import CNGHTTP2
 import NIOCore
 
 /// One HTTP/2 connection of a server: an nghttp2 session fed from the socket, streams routed
-/// to method handlers, responses framed back. Confined to the channel's event loop.
-final class ServerConnectionHandler: ChannelDuplexHandler, H2SessionDelegate {
+/// to method handlers, responses framed back — native gRPC, and with ``ServerConfiguration/web``
+/// also gRPC-Web and Connect (``WebCodec``). Confined to the channel's event loop.
+final class ServerConnectionHandler: ChannelDuplexHandler, H2SessionDelegate, CallSink, ServerConnection {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -16,7 +17,16 @@ final class ServerConnectionHandler: ChannelDuplexHandler, H2SessionDelegate {
         var contentType = ""
         var encoding: String?
         var timeout: [UInt8]?
+        var connectTimeout: [UInt8]?
         var metadata = Metadata()
+        var origin: String?
+        var forwardedFor: [String] = []
+        var preflightHeaders: String?
+        var dialect = WebDialect.grpc
+        /// Set for every dialect but native gRPC.
+        var codec: WebCodec?
+        /// A Connect unary request's body (not enveloped).
+        var rawBody: [UInt8] = []
         var headerBytes = 0
         var handler: MethodHandler?
         var call: ServerCall?
@@ -54,6 +64,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, H2SessionDelegate {
     private var draining = false
     private var closed = false
     private var peer = ""
+    private var remoteAddress: SocketAddress?
     private var executor: EventLoopExecutor?
     private var keepaliveTask: RepeatedTask?
     private var awaitingPingAck: Scheduled<Void>?
@@ -82,7 +93,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, H2SessionDelegate {
         s.maxConcurrentStreams = UInt32(config.maxConcurrentStreams)
         s.maxHeaderListSize = UInt32(config.maxHeaderListSize)
         session = H2Session(server: true, delegate: self, settings: s, manualWindow: true)
-        peer = context.channel.remoteAddress.map { "\($0)" } ?? "unknown"
+        remoteAddress = context.channel.remoteAddress
+        peer = ClientAddress.peer(remoteAddress)
         if config.handlersOnEventLoop { executor = EventLoopExecutor(context.eventLoop) }
         registry.add(self, loop: context.eventLoop)
         if let interval = config.keepaliveInterval {
@@ -259,6 +271,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler, H2SessionDelegate {
         case "content-type": s.contentType = String(decoding: value, as: UTF8.self)
         case "grpc-timeout": s.timeout = Array(value)
         case "grpc-encoding": s.encoding = String(decoding: value, as: UTF8.self)
+        case "connect-timeout-ms": s.connectTimeout = Array(value)
+        case "origin": s.origin = String(decoding: value, as: UTF8.self)
+        case "x-forwarded-for": s.forwardedFor.append(String(decoding: value, as: UTF8.self))
+        case "access-control-request-headers": s.preflightHeaders = String(decoding: value, as: UTF8.self)
         case ":scheme", ":authority", "te", "user-agent", "grpc-accept-encoding", "content-length": break
         default:
             if !n.hasPrefix(":") { s.metadata.addWire(name: n, value: Array(value)) }
@@ -271,34 +287,52 @@ final class ServerConnectionHandler: ChannelDuplexHandler, H2SessionDelegate {
             if endStream { h2EndStream(stream: id) }
             return
         }
+        if let web = config.web {
+            if s.method == "OPTIONS" {
+                let (status, headers) = web.preflight(origin: s.origin, requestHeaders: s.preflightHeaders)
+                return plain(s, status: status, headers: headers, text: "")
+            }
+            if let dialect = WebDialect(contentType: s.contentType), dialect != .grpc {
+                s.dialect = dialect
+                s.codec = WebCodec(dialect: dialect, path: s.path, transcoder: web.transcoder)
+                s.metadata.removeAll(where: BrowserHeaders.isTransport)
+                if s.method != "POST" {
+                    return plain(s, status: 405, headers: [("allow", Array("POST, OPTIONS".utf8))], text: "method \(s.method) not allowed: calls are POST")
+                }
+                if !s.codec!.servable {
+                    return plain(s, status: 415, headers: [], text: "content-type \(s.contentType) is not served here")
+                }
+            } else if WebDialect(contentType: s.contentType) == nil {
+                return plain(s, status: s.method == "POST" ? 415 : 405, headers: [],
+                             text: "content-type '\(s.contentType)' is none of application/grpc, application/grpc-web(-text), application/json, application/proto, application/connect+json or application/connect+proto")
+            }
+        }
         guard s.method == "POST" else {
             return reject(s, httpStatus: "405", code: .internal, message: "method \(s.method) not allowed")
         }
-        guard s.contentType.hasPrefix("application/grpc") else {
+        guard s.codec != nil || s.contentType.hasPrefix("application/grpc") else {
             return reject(s, httpStatus: "415", code: .internal, message: "content-type \(s.contentType) is not application/grpc")
         }
         if let e = s.encoding, e != "identity" {
             return reject(s, code: .unimplemented, message: "grpc-encoding \(e) is not supported", extra: [("grpc-accept-encoding", Array("identity".utf8))])
         }
-        var deadline: Deadline?
-        if let t = s.timeout {
-            guard let ns = GRPCTimeout.parse(t) else {
-                return reject(s, code: .internal, message: "malformed grpc-timeout")
-            }
-            deadline = .after(nanoseconds: ns)
+        let deadline: Deadline?
+        switch WebTimeout.deadline(grpc: s.timeout, connect: s.connectTimeout) {
+        case .failure(let e): return reject(s, code: e.code, message: e.message)
+        case .success(let d): deadline = d
         }
         guard let handler = router.handler(for: s.path) else {
-            let parts = s.path.split(separator: "/")
-            let message = parts.count == 2 && router.hasService(String(parts[0]))
-                ? "method \(parts[1]) is not implemented by \(parts[0])"
-                : "service \(parts.first.map(String.init) ?? s.path) is not implemented"
-            return reject(s, code: .unimplemented, message: message)
+            return reject(s, code: .unimplemented, message: router.missing(s.path))
+        }
+        if case .connectUnary = s.dialect, handler.kind != .unary {
+            return reject(s, code: .unimplemented, message: "\(s.path) is a streaming method: call it with application/connect+json or gRPC-Web")
         }
         if let filter = config.callFilter, let refused = filter(s.path, s.metadata) {
             return reject(s, code: refused.code, message: refused.message)
         }
         s.handler = handler
-        let ctx = ServerContext(path: s.path, metadata: s.metadata, deadline: deadline, peer: peer)
+        let client = ClientAddress.resolve(socket: remoteAddress, forwardedFor: s.forwardedFor, trusted: config.trustedProxies)
+        let ctx = ServerContext(path: s.path, metadata: s.metadata, deadline: deadline, peer: peer, clientAddress: client)
         s.call = ServerCall(context: ctx, streamID: id, connection: self, loop: context!.eventLoop, streaming: !handler.takesSingleRequest)
         if let deadline, let loop = context?.eventLoop {
             s.deadlineTimer = loop.scheduleTask(deadline: deadline.nio) { [weak self] in
@@ -317,14 +351,39 @@ final class ServerConnectionHandler: ChannelDuplexHandler, H2SessionDelegate {
             return
         }
         s.unconsumed += bytes.count
-        s.deframer.append(bytes)
         var failure: RPCError?
-        loop: while true {
+        if s.codec != nil {
+            if !s.dialect.enveloped {
+                // Connect unary: the body is the message itself, whole at the end of the stream.
+                s.rawBody.append(contentsOf: bytes)
+                if s.rawBody.count > config.maxReceiveMessageSize {
+                    s.rawBody = []
+                    fail(s, RPCError(.resourceExhausted, "request message of more than \(config.maxReceiveMessageSize) bytes exceeds the limit"))
+                } else {
+                    s.held = s.rawBody.count
+                }
+                return settle(s)
+            }
+            do {
+                let decoded = try s.codec!.requestBytes(bytes)
+                decoded.withUnsafeBytes { s.deframer.append($0) }
+            } catch {
+                failure = RPCError.from(error)
+            }
+        } else {
+            s.deframer.append(bytes)
+        }
+        loop: while failure == nil {
             switch s.deframer.next() {
             case .needMore:
                 break loop
-            case .message(let m):
+            case .message(let raw):
                 s.requestCount += 1
+                let m: [UInt8]
+                do { m = try s.codec?.requestMessage(raw) ?? raw } catch {
+                    failure = RPCError.from(error)
+                    break loop
+                }
                 if handler.takesSingleRequest {
                     if s.requestCount > 1 {
                         failure = RPCError(.internal, "more than one request message for a unary call")
@@ -372,6 +431,20 @@ final class ServerConnectionHandler: ChannelDuplexHandler, H2SessionDelegate {
     func h2EndStream(stream id: Int32) {
         guard let s = streams[id], let handler = s.handler, !s.requestEnded, !s.finished else { return }
         s.requestEnded = true
+        if let codec = s.codec, !s.dialect.enveloped {
+            do {
+                s.call?.singleRequest = try codec.requestMessage(s.rawBody)
+            } catch {
+                return fail(s, RPCError.from(error))
+            }
+            s.rawBody = []
+            s.held = 0
+            settle(s)
+            return start(s)
+        }
+        if s.codec?.textLeftOver == true {
+            return fail(s, RPCError(.invalidArgument, "the gRPC-Web text body ends inside a base64 group"))
+        }
         if s.deframer.pendingBytes > 0 {
             return fail(s, RPCError(.internal, "request ended inside a message (\(s.deframer.pendingBytes) bytes left over)"))
         }
@@ -454,6 +527,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, H2SessionDelegate {
     }
 
     private func reject(_ s: Stream, httpStatus: String = "200", code: StatusCode, message: String, extra: [(String, [UInt8])] = []) {
+        if s.codec != nil { return finish(stream: s.id, message: nil, error: RPCError(code, message)) }
         s.finished = true
         let h = responseHeaders(httpStatus: httpStatus, metadata: Metadata()) + statusHeaders(RPCError(code, message)) + extra
         session.submitHeaders(stream: s.id, headers: h, body: false)
@@ -479,7 +553,16 @@ final class ServerConnectionHandler: ChannelDuplexHandler, H2SessionDelegate {
             waiter.resume(throwing: RPCError(.cancelled, "call already ended"))
             return
         }
-        s.outbound.append(framed)
+        if let codec = s.codec {
+            do {
+                s.outbound.append(try codec.responseMessage(framed))
+            } catch {
+                waiter.resume(throwing: RPCError.from(error))
+                return finish(stream: id, message: nil, error: RPCError.from(error), dropQueued: true)
+            }
+        } else {
+            s.outbound.append(framed)
+        }
         sendHeadersOrResume(s)
         if s.outbound.bytes >= Self.highWater {
             s.waiters.append(waiter)
@@ -494,6 +577,20 @@ final class ServerConnectionHandler: ChannelDuplexHandler, H2SessionDelegate {
         s.finished = true
         s.deadlineTimer?.cancel()
         if dropQueued { s.outbound.removeAll() }
+        if let codec = s.codec {
+            finishWeb(s, codec, message: message, error: error)
+        } else {
+            finishGRPC(s, message: message, error: error)
+        }
+        let w = s.waiters
+        s.waiters.removeAll()
+        for c in w { c.resume(throwing: RPCError(.cancelled, "call ended")) }
+        scheduleFlush()
+    }
+
+    /// Native gRPC: the last message, then the status in trailers (or trailers only).
+    private func finishGRPC(_ s: Stream, message: [UInt8]?, error: RPCError?) {
+        let id = s.id
         if let message { s.outbound.append(message) }
         let err = error ?? RPCError(.ok)
         let t = statusHeaders(err) + (s.call?.context.trailingMetadata ?? Metadata()).wireHeaders() + err.metadata.wireHeaders()
@@ -505,10 +602,49 @@ final class ServerConnectionHandler: ChannelDuplexHandler, H2SessionDelegate {
             s.trailers = t
             sendHeadersOrResume(s)
         }
-        let w = s.waiters
-        s.waiters.removeAll()
-        for c in w { c.resume(throwing: RPCError(.cancelled, "call ended")) }
+    }
+
+    /// gRPC-Web and Connect: the status goes in the body (a last frame or envelope), or for
+    /// Connect unary in the HTTP status of the one response.
+    private func finishWeb(_ s: Stream, _ codec: WebCodec, message: [UInt8]?, error: RPCError?) {
+        let initial = s.call?.context.initialMetadata ?? Metadata()
+        let trailing = s.call?.context.trailingMetadata ?? Metadata()
+        if !s.dialect.enveloped {
+            s.outbound.removeAll()
+            let r = codec.unaryResponse(message: message, error: error, initial: initial, trailing: trailing)
+            s.outbound.append(r.body)
+            s.headersSent = true
+            let headers = [(":status", Array(String(r.status).utf8)), ("content-type", Array(r.contentType.utf8)),
+                           ("content-length", Array(String(r.body.count).utf8))] + r.headers + cors(s)
+            session.submitHeaders(stream: s.id, headers: headers, body: !r.body.isEmpty)
+            return
+        }
+        var status = error
+        if let message {
+            do { s.outbound.append(try codec.responseMessage(message)) } catch { status = RPCError.from(error) }
+        }
+        s.outbound.append(codec.endOfStream(error: status, trailing: trailing))
+        s.trailers = nil
+        sendHeadersOrResume(s)
+    }
+
+    /// A plain HTTP answer (a preflight, a wrong method or content type): no call behind it.
+    private func plain(_ s: Stream, status: Int, headers: [(String, [UInt8])], text: String) {
+        s.finished = true
+        s.headersSent = true
+        let body = Array(text.utf8)
+        var h: [(String, [UInt8])] = [(":status", Array(String(status).utf8))]
+        if !body.isEmpty { h.append(("content-type", Array("text/plain; charset=utf-8".utf8))) }
+        h += headers
+        h += cors(s)
+        s.outbound.append(body)
+        session.submitHeaders(stream: s.id, headers: h, body: !body.isEmpty)
         scheduleFlush()
+    }
+
+    private func cors(_ s: Stream) -> [(String, [UInt8])] {
+        guard s.method != "OPTIONS" else { return [] }
+        return config.web?.corsHeaders(origin: s.origin) ?? []
     }
 
     private func sendHeadersOrResume(_ s: Stream) {
@@ -523,7 +659,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler, H2SessionDelegate {
 
     /// `:status`, `content-type` and the handler's initial metadata.
     private func responseHeaders(_ s: Stream) -> [(String, [UInt8])] {
-        responseHeaders(httpStatus: "200", metadata: s.call?.context.initialMetadata ?? Metadata())
+        guard s.codec != nil else {
+            return responseHeaders(httpStatus: "200", metadata: s.call?.context.initialMetadata ?? Metadata())
+        }
+        return [(":status", Array("200".utf8)), ("content-type", Array(s.dialect.responseContentType.utf8))]
+            + (s.call?.context.initialMetadata ?? Metadata()).wireHeaders() + cors(s)
     }
 
     private func responseHeaders(httpStatus: String, metadata: Metadata) -> [(String, [UInt8])] {

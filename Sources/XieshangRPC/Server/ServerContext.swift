@@ -10,16 +10,20 @@ public final class ServerContext: Sendable {
     public let deadline: Deadline?
     /// The peer's address, e.g. `ipv4:127.0.0.1:50412`.
     public let peer: String
+    /// The client's IP address: the peer's, or the one a trusted proxy forwarded
+    /// (``ServerConfiguration/trustedProxies``). What rate limits and audit lines should use.
+    public let clientAddress: String
     private let response = NIOLockedValueBox((initial: Metadata(), trailing: Metadata()))
 
     /// The context of the server call the current task serves, if any.
     @TaskLocal public static var current: ServerContext?
 
-    init(path: String, metadata: Metadata, deadline: Deadline?, peer: String) {
+    init(path: String, metadata: Metadata, deadline: Deadline?, peer: String, clientAddress: String) {
         self.path = path
         self.metadata = metadata
         self.deadline = deadline
         self.peer = peer
+        self.clientAddress = clientAddress
     }
 
     /// Metadata sent with the response headers; set it before the first response message.
