@@ -37,8 +37,6 @@ final class AuthTests: XCTestCase {
         XCTAssertTrue(limiter.admit("10.0.0.2", now: t0), "each address has its own bucket")
         XCTAssertFalse(limiter.admit("10.0.0.1", now: t0 + .seconds(10)))
         XCTAssertTrue(limiter.admit("10.0.0.1", now: t0 + .seconds(21)), "one call a 20 s at 3 a minute")
-        XCTAssertEqual(RateLimiter.clientAddress(peer: "ipv4:127.0.0.1:50412"), "127.0.0.1")
-        XCTAssertEqual(RateLimiter.clientAddress(peer: "ipv6:[::1]:50412"), "::1")
     }
 
     func testTargetsParse() {

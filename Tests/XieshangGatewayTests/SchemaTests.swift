@@ -67,6 +67,25 @@ final class SchemaTests: XCTestCase {
         XCTAssertEqual(try Xieshang_Intake_V1_Item(serializedBytes: again), item)
     }
 
+    func testZeroAndOneAreIntegersAndBooleansAreNot() throws {
+        // Foundation bridges the numbers 0 and 1 to Bool: they were refused as integers.
+        let codec = JSONCodec()
+        for n in [0, 1] {
+            let bytes = try codec.encode(json: #"{"pageSize": \#(n), "memberId": \#(n)}"#, as: "xieshang.intake.v1.ListItemsRequest")
+            let r = try Xieshang_Intake_V1_ListItemsRequest(serializedBytes: bytes)
+            XCTAssertEqual(r.pageSize, Int32(n))
+            XCTAssertEqual(r.memberId, Int64(n))
+        }
+        XCTAssertThrowsError(try codec.encode(json: #"{"pageSize": true}"#, as: "xieshang.intake.v1.ListItemsRequest")) {
+            XCTAssertEqual("\($0)", "pageSize: expected an integer")
+        }
+        XCTAssertThrowsError(try codec.encode(json: #"{"overdueOnly": 1}"#, as: "xieshang.intake.v1.ListItemsRequest")) {
+            XCTAssertEqual("\($0)", "overdueOnly: expected true or false")
+        }
+        let off = try codec.encode(json: #"{"overdueOnly": false}"#, as: "xieshang.intake.v1.ListItemsRequest")
+        XCTAssertFalse(try Xieshang_Intake_V1_ListItemsRequest(serializedBytes: off).overdueOnly)
+    }
+
     func testBadJSONNamesTheField() {
         let codec = JSONCodec()
         XCTAssertThrowsError(try codec.encode(json: #"{"query": 5}"#, as: "xieshang.intake.v1.ListItemsRequest")) {

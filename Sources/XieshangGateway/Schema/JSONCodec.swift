@@ -72,17 +72,17 @@ public struct JSONCodec: Sendable {
     private func scalar(_ v: Any, _ f: DescriptorPool.Field, path: String, into w: inout WireWriter, fromKey: Bool) throws {
         func integer() throws -> Int64 {
             if let s = v as? String, let n = Int64(s) { return n }
-            if let n = v as? NSNumber, !(v is Bool), n.doubleValue == n.doubleValue.rounded() { return n.int64Value }
+            if let n = v as? NSNumber, !Self.isBoolean(v), n.doubleValue == n.doubleValue.rounded() { return n.int64Value }
             throw Failure(path: path, reason: "expected an integer")
         }
         func unsigned() throws -> UInt64 {
             if let s = v as? String, let n = UInt64(s) { return n }
-            if let n = v as? NSNumber, n.doubleValue >= 0, n.doubleValue == n.doubleValue.rounded() { return n.uint64Value }
+            if let n = v as? NSNumber, !Self.isBoolean(v), n.doubleValue >= 0, n.doubleValue == n.doubleValue.rounded() { return n.uint64Value }
             throw Failure(path: path, reason: "expected an unsigned integer")
         }
         func real() throws -> Double {
             if let s = v as? String, let d = Double(s) { return d }
-            if let n = v as? NSNumber { return n.doubleValue }
+            if let n = v as? NSNumber, !Self.isBoolean(v) { return n.doubleValue }
             throw Failure(path: path, reason: "expected a number")
         }
         switch f.type {
@@ -99,7 +99,7 @@ public struct JSONCodec: Sendable {
             w.key(f.number, 0); w.varint(UInt64(bitPattern: (n << 1) ^ (n >> 63)))
         case 8: // bool
             let b: Bool
-            if let x = v as? Bool { b = x } else if fromKey, let s = v as? String, let x = Bool(s) { b = x } else {
+            if Self.isBoolean(v), let x = v as? Bool { b = x } else if fromKey, let s = v as? String, let x = Bool(s) { b = x } else {
                 throw Failure(path: path, reason: "expected true or false")
             }
             w.key(f.number, 0); w.varint(b ? 1 : 0)
@@ -129,6 +129,13 @@ public struct JSONCodec: Sendable {
         case 15: w.key(f.number, 5); w.fixed32(UInt32(bitPattern: Int32(truncatingIfNeeded: try integer())))
         default: throw Failure(path: path, reason: "field type \(f.type) is not supported")
         }
+    }
+
+    /// Whether a parsed JSON value is `true` or `false`. `v is Bool` will not do: Foundation bridges
+    /// the numbers 0 and 1 to Bool too, which refused `{"pageSize": 1}` as "expected an integer".
+    static func isBoolean(_ v: Any) -> Bool {
+        guard let n = v as? NSNumber else { return false }
+        return String(cString: n.objCType) == "c" || type(of: v) == Bool.self
     }
 
     // MARK: wire → JSON

@@ -25,6 +25,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, H2SessionDelegate, Ca
         var dialect = WebDialect.grpc
         /// Set for every dialect but native gRPC.
         var codec: WebCodec?
+        /// Answered as plain HTTP (a preflight, a wrong method or content type).
+        var plainAnswer = false
         /// A Connect unary request's body (not enveloped).
         var rawBody: [UInt8] = []
         var headerBytes = 0
@@ -303,7 +305,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler, H2SessionDelegate, Ca
                     return plain(s, status: 415, headers: [], text: "content-type \(s.contentType) is not served here")
                 }
             } else if WebDialect(contentType: s.contentType) == nil {
-                return plain(s, status: s.method == "POST" ? 415 : 405, headers: [],
+                if s.method != "POST" {
+                    return plain(s, status: 405, headers: [("allow", Array("POST, OPTIONS".utf8))], text: "method \(s.method) not allowed: calls are POST")
+                }
+                return plain(s, status: 415, headers: [],
                              text: "content-type '\(s.contentType)' is none of application/grpc, application/grpc-web(-text), application/json, application/proto, application/connect+json or application/connect+proto")
             }
         }
@@ -355,12 +360,15 @@ final class ServerConnectionHandler: ChannelDuplexHandler, H2SessionDelegate, Ca
         if s.codec != nil {
             if !s.dialect.enveloped {
                 // Connect unary: the body is the message itself, whole at the end of the stream.
+                // Like a partial message, it does not hold the window (so a body larger than the
+                // window arrives) but counts towards the connection's buffered bytes.
                 s.rawBody.append(contentsOf: bytes)
                 if s.rawBody.count > config.maxReceiveMessageSize {
                     s.rawBody = []
                     fail(s, RPCError(.resourceExhausted, "request message of more than \(config.maxReceiveMessageSize) bytes exceeds the limit"))
-                } else {
-                    s.held = s.rawBody.count
+                } else if buffered + s.rawBody.count - s.accounted > config.maxConnectionBuffer {
+                    s.rawBody = []
+                    fail(s, RPCError(.resourceExhausted, "the connection holds more than \(config.maxConnectionBuffer) bytes of unread requests"))
                 }
                 return settle(s)
             }
@@ -423,7 +431,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, H2SessionDelegate, Ca
             session.consumeStream(s.id, count: release)
             s.unconsumed = keep
         }
-        let now = s.deframer.pendingBytes + s.held
+        let now = s.deframer.pendingBytes + s.held + s.rawBody.count
         buffered += now - s.accounted
         s.accounted = now
     }
@@ -438,7 +446,6 @@ final class ServerConnectionHandler: ChannelDuplexHandler, H2SessionDelegate, Ca
                 return fail(s, RPCError.from(error))
             }
             s.rawBody = []
-            s.held = 0
             settle(s)
             return start(s)
         }
@@ -489,8 +496,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler, H2SessionDelegate, Ca
     }
 
     func h2SentEndStream(stream id: Int32) {
-        // gRPC: once the status is out, a client still sending is told to stop.
-        if !session.remoteClosed(stream: id) {
+        // gRPC: once the status is out, a client still sending is told to stop. Browser dialects
+        // are let finish their (single-message) request instead: curl and some browsers report a
+        // reset as a failure even after a whole response, and the rest is read and dropped.
+        let web = streams[id].map { $0.codec != nil || $0.plainAnswer } ?? false
+        if !web && !session.remoteClosed(stream: id) {
             session.reset(stream: id, code: UInt32(NGHTTP2_NO_ERROR.rawValue))
         }
     }
@@ -631,6 +641,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, H2SessionDelegate, Ca
     /// A plain HTTP answer (a preflight, a wrong method or content type): no call behind it.
     private func plain(_ s: Stream, status: Int, headers: [(String, [UInt8])], text: String) {
         s.finished = true
+        s.plainAnswer = true
         s.headersSent = true
         let body = Array(text.utf8)
         var h: [(String, [UInt8])] = [(":status", Array(String(status).utf8))]

@@ -74,7 +74,7 @@ final class HTTP1ConnectionHandler: ChannelInboundHandler, CallSink, ServerConne
         peer = ClientAddress.peer(remoteAddress)
         if config.handlersOnEventLoop { executor = EventLoopExecutor(context.eventLoop) }
         registry.add(self, loop: context.eventLoop)
-        armIdle()
+        bytesArrived()  // the sniffer has read the first ones
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -134,12 +134,19 @@ final class HTTP1ConnectionHandler: ChannelInboundHandler, CallSink, ServerConne
 
     // MARK: requests
 
-    private func begin(_ head: HTTPRequestHead) {
+    /// Bytes arrived from the socket (``RequestStartWatcher``): a request has begun, and must be
+    /// whole within the request timeout, however slowly its head trickles in.
+    func bytesArrived() {
+        guard requestTimer == nil, !closed else { return }
         idleTimer?.cancel()
         idleTimer = nil
         requestTimer = context?.eventLoop.scheduleTask(in: .nanoseconds(Int64(web.requestTimeout * 1e9))) { [weak self] in
             self?.requestTimedOut()
         }
+    }
+
+    private func begin(_ head: HTTPRequestHead) {
+        bytesArrived()
         if !head.isKeepAlive || draining { closeAfterResponse = true }
         let id = nextID
         nextID &+= 1
@@ -259,7 +266,9 @@ final class HTTP1ConnectionHandler: ChannelInboundHandler, CallSink, ServerConne
         x.requestEnded = true
         if x.finished {
             // Answered early (an error, a preflight): the exchange is over now that its request is read.
-            return done(x)
+            done(x)
+            if closeAfterResponse { close() }
+            return
         }
         guard let handler = x.handler else { return }
         if case .connectUnary = x.codec.dialect {
@@ -280,7 +289,9 @@ final class HTTP1ConnectionHandler: ChannelInboundHandler, CallSink, ServerConne
     }
 
     private func requestTimedOut() {
-        guard let x = exchange, !x.requestEnded else { return }
+        requestTimer = nil
+        guard let x = exchange else { return close() }  // the head never came whole
+        guard !x.requestEnded else { return }
         closeAfterResponse = true
         if x.responseStarted || x.finished { return close() }
         abandon(x)
@@ -395,10 +406,11 @@ final class HTTP1ConnectionHandler: ChannelInboundHandler, CallSink, ServerConne
 
     private func endResponse(_ x: Exchange) {
         guard let context else { return }
-        // An answer sent before a body was read (an early error): rather than read and discard a
-        // body of unknown size, the connection closes after it.
+        // An answer sent before the body was read (an early error) closes the connection, but only
+        // once the body has been read and dropped: closing with unread bytes would reset the
+        // connection and lose the answer. The request timeout bounds the wait.
         if !x.requestEnded && !x.bodiless { closeAfterResponse = true }
-        let close = closeAfterResponse
+        let close = closeAfterResponse && x.requestEnded
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { [weak self] _ in
             if close { self?.close() }
         }
@@ -418,5 +430,18 @@ final class HTTP1ConnectionHandler: ChannelInboundHandler, CallSink, ServerConne
 
     private func add(_ pairs: [(String, [UInt8])], to headers: inout HTTPHeaders) {
         for (k, v) in pairs { headers.add(name: k, value: String(decoding: v, as: UTF8.self)) }
+    }
+}
+
+/// Sits before the HTTP/1.1 decoder and tells the connection handler when bytes arrive, so the
+/// request timeout starts with a request's first byte rather than with its completed head.
+final class RequestStartWatcher: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    weak var connection: HTTP1ConnectionHandler?
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        connection?.bytesArrived()
+        context.fireChannelRead(data)
     }
 }

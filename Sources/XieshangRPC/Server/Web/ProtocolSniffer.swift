@@ -52,8 +52,12 @@ final class ProtocolSniffer: ChannelInboundHandler, RemovableChannelHandler {
             if isH2 {
                 try ops.addHandler(ServerConnectionHandler(router: router, config: config, registry: registry))
             } else {
+                let watcher = RequestStartWatcher()
+                let connection = HTTP1ConnectionHandler(router: router, config: config, web: web, registry: registry)
+                watcher.connection = connection
+                try ops.addHandler(watcher)
                 try ops.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
-                try ops.addHandler(HTTP1ConnectionHandler(router: router, config: config, web: web, registry: registry))
+                try ops.addHandler(connection)
             }
         } catch {
             context.close(promise: nil)
