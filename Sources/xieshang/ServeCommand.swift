@@ -77,7 +77,7 @@ struct RunningService {
     static func serve(options: ServiceOptions, port: Int, name: String, service: RPCService,
                       cleanup: @escaping @Sendable () async -> Void) async throws -> RunningService {
         let health = HealthService(serving: [name])
-        let server = RPCServer(configuration: options.serverConfiguration(port: port, signer: PrincipalSigner.process), services: [service, health])
+        let server = RPCServer(configuration: try options.serverConfiguration(port: port, signer: PrincipalSigner.process), services: [service, health])
         let bound = try await server.start()
         return RunningService(server: server, health: health, port: bound, cleanup: cleanup)
     }

@@ -72,6 +72,17 @@ struct ServiceOptions: ParsableArguments {
             help: "Gateway: seconds an HTTP/1.1 client gets to send a whole request before it is cut off (env XIESHANG_HTTP_REQUEST_TIMEOUT, default 30).")
     var httpRequestTimeout: Double?
 
+    @Option(name: .customLong("tls-cert"),
+            help: "PEM certificate chain: this process's port speaks TLS (ALPN h2 and, on the gateway, http/1.1); with --tls-key (env XIESHANG_TLS_CERT). `up`: the gateway only.")
+    var tlsCert: String?
+
+    @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert (env XIESHANG_TLS_KEY).")
+    var tlsKey: String?
+
+    @Option(name: .customLong("peer-tls-ca"),
+            help: "PEM bundle of the CA that signed the other services' certificates: call them over TLS (env XIESHANG_PEER_TLS_CA).")
+    var peerTLSCA: String?
+
     @Option(help: "Event-loop threads (env XIESHANG_THREADS, default one per core).")
     var threads: Int?
 
@@ -116,9 +127,42 @@ struct ServiceOptions: ParsableArguments {
         }
     }
 
-    /// A pooled client over every replica of `service`.
+    /// A pooled client over every replica of `service` (over TLS with --peer-tls-ca).
     func channel(to service: PeerService) throws -> BalancedChannel {
-        BalancedChannel(targets: try targets(of: service))
+        var config = ChannelConfiguration()
+        if let ca = nonEmpty(peerTLSCA ?? Self.env["XIESHANG_PEER_TLS_CA"]) {
+            guard FileManager.default.isReadableFile(atPath: ca) else { throw ValidationError("peer TLS CA file \(ca) cannot be read (XIESHANG_PEER_TLS_CA)") }
+            config.tls = ClientTLS(trustRootsFile: ca)
+        }
+        return BalancedChannel(targets: try targets(of: service), configuration: config)
+    }
+
+    /// TLS for this process's port: both files or neither (an empty value is off).
+    func serverTLS() throws -> ServerTLS? {
+        let cert = nonEmpty(tlsCert ?? Self.env["XIESHANG_TLS_CERT"])
+        let key = nonEmpty(tlsKey ?? Self.env["XIESHANG_TLS_KEY"])
+        switch (cert, key) {
+        case (nil, nil): return nil
+        case (let c?, let k?):
+            for f in [c, k] where !FileManager.default.isReadableFile(atPath: f) {
+                throw ValidationError("TLS file \(f) cannot be read (XIESHANG_TLS_CERT, XIESHANG_TLS_KEY)")
+            }
+            return ServerTLS(certificateChainFile: c, privateKeyFile: k)
+        default:
+            throw ValidationError("TLS needs both a certificate and a key (--tls-cert and --tls-key, or XIESHANG_TLS_CERT and XIESHANG_TLS_KEY)")
+        }
+    }
+
+    /// Turns TLS off for this process's port and its peers (what `up` does for its loopback services).
+    mutating func withoutTLS() {
+        tlsCert = ""
+        tlsKey = ""
+        peerTLSCA = ""
+    }
+
+    private func nonEmpty(_ s: String?) -> String? {
+        guard let s, !s.isEmpty else { return nil }
+        return s
     }
 
     /// The principal signer every serve process needs, installed for the process's own client calls.
@@ -146,8 +190,9 @@ struct ServiceOptions: ParsableArguments {
 
     /// A service's server settings: host, `port`, threads; handlers off the event loop (they
     /// wait on the database).
-    func serverConfiguration(port: Int, signer: PrincipalSigner? = nil) -> ServerConfiguration {
+    func serverConfiguration(port: Int, signer: PrincipalSigner? = nil) throws -> ServerConfiguration {
         var config = ServerConfiguration()
+        config.tls = try serverTLS()
         // Health and reflection answer anyone (probes, tools); every other call needs a signed principal.
         config.callFilter = signer?.callFilter(open: ["grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection",
                                                       "grpc.reflection.v1alpha.ServerReflection"])
@@ -161,7 +206,7 @@ struct ServiceOptions: ParsableArguments {
     /// The gateway's public port: native gRPC, gRPC-Web and Connect over HTTP/2 and HTTP/1.1,
     /// with the CORS origins and trusted proxies configured.
     func gatewayServerConfiguration(port: Int, transcoder: any JSONTranscoder) throws -> ServerConfiguration {
-        var config = serverConfiguration(port: port)
+        var config = try serverConfiguration(port: port)
         let origins = (corsOrigins ?? Self.env["XIESHANG_CORS_ORIGINS"] ?? "").split(separator: ",")
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         for o in origins where o != "*" && !(o.hasPrefix("http://") || o.hasPrefix("https://")) {

@@ -34,6 +34,7 @@ struct UpCommand: AsyncParsableCommand {
         var inner = options
         inner.host = "127.0.0.1"
         inner.port = nil
+        inner.withoutTLS()  // the services talk over loopback; TLS is for the gateway's callers
 
         var tokens: [(role: String, username: String, token: String)] = []
         var running: [(String, RunningService)] = []
@@ -57,6 +58,8 @@ struct UpCommand: AsyncParsableCommand {
             }
             var outer = inner
             outer.host = options.host
+            outer.tlsCert = options.tlsCert
+            outer.tlsKey = options.tlsKey
             let gateway = try await RunningService.gateway(options: outer, port: gatewayPort, signer: signer)
             running.append(("gateway", gateway))
         } catch {

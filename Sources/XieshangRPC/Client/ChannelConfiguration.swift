@@ -16,6 +16,8 @@ public struct ChannelConfiguration: Sendable {
     public var keepaliveTimeout: Double = 20
     /// Ping even when no call is open.
     public var keepaliveWithoutCalls: Bool = false
+    /// TLS for the connections (ALPN `h2`); nil is plaintext with prior knowledge.
+    public var tls: ClientTLS? = nil
     /// Event-loop threads for this channel's connections.
     public var threads: Int = 1
 

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// An established client connection: the channel and its HTTP/2 handler.
 final class ClientConnection: @unchecked Sendable {
@@ -22,7 +23,7 @@ final class ClientConnection: @unchecked Sendable {
     }
 
     static func connect(
-        host: String, port: Int, group: EventLoopGroup, config: ChannelConfiguration,
+        host: String, port: Int, group: EventLoopGroup, config: ChannelConfiguration, tls: NIOSSLContext?,
         onUnusable: @escaping @Sendable () -> Void
     ) async throws -> ClientConnection {
         let authority = "\(host):\(port)"
@@ -31,6 +32,12 @@ final class ClientConnection: @unchecked Sendable {
             .connectTimeout(.nanoseconds(Int64(config.connectTimeout * 1e9)))
             .channelInitializer { ch in
                 ch.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        // SNI takes names only; an address is checked against the certificate's IP entries.
+                        let name = config.tls?.serverHostname ?? host
+                        let sni = IPRange.bytes(name) == nil ? name : nil
+                        try ch.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: sni))
+                    }
                     let h = ClientConnectionHandler(config: config, authority: authority)
                     h.onUnusable = onUnusable
                     try ch.pipeline.syncOperations.addHandler(h)

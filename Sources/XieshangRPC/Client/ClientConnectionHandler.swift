@@ -179,7 +179,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, H2SessionDelegate {
             return complete(s, error: RPCError(.unavailable, "connection to \(authority) is closing"))
         }
         var h: [(String, [UInt8])] = [
-            (":method", Array("POST".utf8)), (":scheme", Array("http".utf8)), (":path", Array(path.utf8)),
+            (":method", Array("POST".utf8)), (":scheme", Array((config.tls == nil ? "http" : "https").utf8)), (":path", Array(path.utf8)),
             (":authority", Array(authority.utf8)), ("content-type", Array("application/grpc".utf8)),
             ("te", Array("trailers".utf8)), ("user-agent", Array("xieshang-swift/1.0".utf8)),
         ]

@@ -1,6 +1,7 @@
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// A client's way to a server: a small pool of multiplexed HTTP/2 connections that reconnects
 /// with backoff. Calls made while the server cannot be reached fail with UNAVAILABLE.
@@ -21,6 +22,8 @@ public final class RPCChannel: Sendable {
         var lastError = ""
         var closed = false
     }
+    /// Made once from ``ChannelConfiguration/tls``; a bad trust file fails every connect with its reason.
+    private let tlsContext: Result<NIOSSLContext, Error>?
     private let state = NIOLockedValueBox(State())
 
     /// A channel to `host:port` (no connection is made until the first call).
@@ -29,6 +32,7 @@ public final class RPCChannel: Sendable {
         self.port = port
         self.configuration = configuration
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(configuration.threads, 1))
+        tlsContext = configuration.tls.map { tls in Result { try tls.makeContext() } }
     }
 
     /// Closes every connection; later calls fail with UNAVAILABLE.
@@ -116,7 +120,8 @@ public final class RPCChannel: Sendable {
             // The connection may become unusable (GOAWAY, close) before it is in the pool: both the
             // signal and the append happen under the pool's lock, so neither can be lost.
             let signal = PoolSignal()
-            let conn = try await ClientConnection.connect(host: host, port: port, group: group, config: configuration) { [weak self] in
+            let conn = try await ClientConnection.connect(host: host, port: port, group: group, config: configuration,
+                                                          tls: try tlsContext?.get()) { [weak self] in
                 guard let self else { return }
                 self.state.withLockedValue { s in
                     signal.dead = true

@@ -1,6 +1,7 @@
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// A gRPC server: plaintext HTTP/2 with prior knowledge, one nghttp2 session per connection;
 /// with ``ServerConfiguration/web`` also gRPC-Web and Connect, over HTTP/2 and HTTP/1.1 on the
@@ -29,6 +30,7 @@ public final class RPCServer: Sendable {
         let router = self.router
         let config = self.configuration
         let registry = self.registry
+        let ssl = try configuration.tls.map { try $0.makeContext(http1: config.web != nil) }
         let ch = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -36,6 +38,10 @@ public final class RPCServer: Sendable {
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let ssl {
+                        // Whatever ALPN chose, the sniffer (or the HTTP/2 handler) reads the decrypted bytes.
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: ssl))
+                    }
                     if let web = config.web {
                         try channel.pipeline.syncOperations.addHandler(
                             ProtocolSniffer(router: router, config: config, web: web, registry: registry))

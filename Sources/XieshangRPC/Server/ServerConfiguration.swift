@@ -31,6 +31,8 @@ public struct ServerConfiguration: Sendable {
     /// gRPC-Web and Connect (over HTTP/2, and HTTP/1.1 on the same port), CORS and JSON; nil
     /// serves native gRPC over HTTP/2 only (what services behind the gateway need).
     public var web: WebConfiguration? = nil
+    /// TLS on the port (ALPN `h2`, and `http/1.1` with ``web``); nil is plaintext.
+    public var tls: ServerTLS? = nil
     /// Proxies whose `X-Forwarded-For` names the client (``ServerContext/clientAddress``); empty
     /// believes no one.
     public var trustedProxies: [IPRange] = []
