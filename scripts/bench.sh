@@ -7,7 +7,8 @@
 #   scripts/bench.sh intake     submissions, routing and search (also over 1,000,000 items)
 #   scripts/bench.sh proposals  a plenary day: 2,000 proposals submitted, registered and assigned
 #   scripts/bench.sh consultation  conflict checks and free slots over a county year of 5,000 meetings
-#   scripts/bench.sh gateway    a read and a write RPC through the gateway and straight to the service, 64 streams
+#   scripts/bench.sh gateway    a read and a write RPC through the gateway and straight to the service, 64 streams;
+#                               GetMember by native gRPC, Connect and gRPC-Web through the gateway (h2load)
 #   scripts/bench.sh analytics  ingest of a recorded prefecture year (about 1,000,000 events) and dashboards
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +36,7 @@ if [ "$what" = all ] || [ "$what" = consultation ]; then
 fi
 if [ "$what" = all ] || [ "$what" = gateway ]; then
   python3 scripts/bench_gateway.py "$@"
+  python3 scripts/bench_gateway_web.py
 fi
 if [ "$what" = all ] || [ "$what" = analytics ]; then
   python3 scripts/bench_analytics.py "$@"
