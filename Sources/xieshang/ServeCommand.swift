@@ -2,6 +2,8 @@
 import Glibc
 #endif
 import ArgumentParser
+import NIOCore
+import NIOPosix
 import XieshangAnalytics
 import XieshangAPI
 import XieshangConsultation
@@ -154,16 +156,23 @@ struct RunningService {
     /// The gateway: the services' RPCs forwarded over a pooled client per service, its own calls,
     /// reflection and health. It keeps no data.
     static func gateway(options: ServiceOptions, port: Int, signer: PrincipalSigner) async throws -> RunningService {
-        let routes = Routes(directory: try options.channel(to: .directory), intake: try options.channel(to: .intake),
-                            proposals: try options.channel(to: .proposals), consultation: try options.channel(to: .consultation),
-                            analytics: try options.channel(to: .analytics))
+        // One set of event loops for the public port and the channels to the services: a call is
+        // forwarded on a connection of the loop it arrived on, with no thread hop either way.
+        let loops = MultiThreadedEventLoopGroup(numberOfThreads: options.resolvedThreads() ?? System.coreCount)
+        let routes = Routes(directory: try options.channel(to: .directory, loops: loops), intake: try options.channel(to: .intake, loops: loops),
+                            proposals: try options.channel(to: .proposals, loops: loops),
+                            consultation: try options.channel(to: .consultation, loops: loops),
+                            analytics: try options.channel(to: .analytics, loops: loops))
         let gateway = Gateway(routes: routes, signer: signer, publicPerMinute: try options.resolvedPublicRate(),
                               sessionSeconds: try options.resolvedSessionHours() * 3600)
         // Callers present tokens here, not signed principals: no principal filter on this server.
         let config = try options.gatewayServerConfiguration(port: port, transcoder: GatewayTranscoder())
-        let server = RPCServer(configuration: config, services: gateway.services)
+        let server = RPCServer(configuration: config, services: gateway.services, loops: loops)
         let bound = try await server.start()
-        return RunningService(server: server, health: gateway.health, port: bound) { await routes.close() }
+        return RunningService(server: server, health: gateway.health, port: bound) {
+            await routes.close()
+            try? await loops.shutdownGracefully()
+        }
     }
 
     /// Opens the database of `service` and serves what `make` builds over it and a channel to the

@@ -1,4 +1,6 @@
 import ArgumentParser
+import NIOCore
+import NIOPosix
 import Foundation
 import XieshangDirectory
 import XieshangKit
@@ -127,9 +129,11 @@ struct ServiceOptions: ParsableArguments {
         }
     }
 
-    /// A pooled client over every replica of `service` (over TLS with --peer-tls-ca).
-    func channel(to service: PeerService) throws -> BalancedChannel {
+    /// A pooled client over every replica of `service` (over TLS with --peer-tls-ca), on
+    /// `loops` when given (the gateway's, shared with its server).
+    func channel(to service: PeerService, loops: MultiThreadedEventLoopGroup? = nil) throws -> BalancedChannel {
         var config = ChannelConfiguration()
+        config.sharedLoops = loops
         if let ca = nonEmpty(peerTLSCA ?? Self.env["XIESHANG_PEER_TLS_CA"]) {
             guard FileManager.default.isReadableFile(atPath: ca) else { throw ValidationError("peer TLS CA file \(ca) cannot be read (XIESHANG_PEER_TLS_CA)") }
             config.tls = ClientTLS(trustRootsFile: ca)
@@ -207,6 +211,9 @@ struct ServiceOptions: ParsableArguments {
     /// with the CORS origins and trusted proxies configured.
     func gatewayServerConfiguration(port: Int, transcoder: any JSONTranscoder) throws -> ServerConfiguration {
         var config = try serverConfiguration(port: port)
+        // The gateway's handlers never block (they await other services), so they run on the
+        // connection's event loop: no hop to the global pool and back on every call.
+        config.handlersOnEventLoop = true
         let origins = (corsOrigins ?? Self.env["XIESHANG_CORS_ORIGINS"] ?? "").split(separator: ",")
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         for o in origins where o != "*" && !(o.hasPrefix("http://") || o.hasPrefix("https://")) {

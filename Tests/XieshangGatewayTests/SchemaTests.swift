@@ -67,6 +67,28 @@ final class SchemaTests: XCTestCase {
         XCTAssertEqual(try Xieshang_Intake_V1_Item(serializedBytes: again), item)
     }
 
+    func testCompactJSONIsTheSameObjectAsThePrettyOne() throws {
+        var item = Xieshang_Intake_V1_Item()
+        item.id = 42
+        item.text = "楼栋\"墙体\"\\漏水\n第二行\t\u{01}"
+        item.state = .closed
+        var raiser = Xieshang_Intake_V1_Raiser()
+        raiser.name = "王"
+        item.raiser = raiser
+        item.mergedIds = [3, 4]
+        let codec = JSONCodec()
+        let bytes = item.serializedBytes()
+        let compact = try codec.compactJSON(bytes, as: "xieshang.intake.v1.Item")
+        XCTAssertFalse(compact.contains(UInt8(ascii: "\n")), "one line")
+        let a = try JSONSerialization.jsonObject(with: Data(compact)) as! NSDictionary
+        let b = try JSONSerialization.jsonObject(with: Data(try codec.decode(bytes, as: "xieshang.intake.v1.Item").utf8)) as! NSDictionary
+        XCTAssertEqual(a, b)
+        XCTAssertEqual(a["text"] as? String, item.text)
+        // And back to the same message.
+        XCTAssertEqual(try Xieshang_Intake_V1_Item(serializedBytes: try codec.encode(json: String(decoding: compact, as: UTF8.self), as: "xieshang.intake.v1.Item")), item)
+        XCTAssertEqual(try JSONText.bytes([Double.nan, -Double.infinity, 1.5, true, 7] as [Any]), Array(#"["NaN","-Infinity",1.5,true,7]"#.utf8))
+    }
+
     func testZeroAndOneAreIntegersAndBooleansAreNot() throws {
         // Foundation bridges the numbers 0 and 1 to Bool: they were refused as integers.
         let codec = JSONCodec()

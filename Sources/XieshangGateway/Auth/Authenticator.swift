@@ -15,6 +15,8 @@ public final class Authenticator: Sendable {
         public let principal: Xieshang_Common_V1_Principal
         public let committeeName: String
         public let prefecture: Bool
+        /// The principal and its signature as forwarded, made once per session rather than per call.
+        public let signed: Metadata
     }
 
     private let directory: Xieshang_Directory_V1_DirectoryServiceClient
@@ -85,7 +87,8 @@ public final class Authenticator: Sendable {
         }
         guard let principal = resolved.principal else { throw RPCError(.internal, "the directory resolved a token to no principal") }
         let committee = try await committeeInfo(principal.committeeId)
-        let session = Session(principal: principal, committeeName: committee.name, prefecture: committee.prefecture)
+        let session = Session(principal: principal, committeeName: committee.name, prefecture: committee.prefecture,
+                              signed: signer.metadata(for: principal))
         tokens.withLockedValue { t in
             if t.count > 50_000 { t = t.filter { $0.value.until > now } }
             t[secret] = Cached(session: session, until: now + .milliseconds(Int64(cacheSeconds * 1000)))

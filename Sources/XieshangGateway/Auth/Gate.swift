@@ -29,7 +29,7 @@ public struct Gate: Sendable {
             if case .deny(let why) = policy.decide(path: context.path, roles: session.principal.roles, prefectureCommittee: session.prefecture) {
                 throw DomainError.forbidden(why)
             }
-            principal = session.principal
+            return (session.principal, forwardOptions(signed: session.signed, context: context))
         } else {
             if case .deny(let why) = policy.decide(path: context.path, roles: [], prefectureCommittee: false) {
                 throw DomainError.unauthenticated("\(why): send 'authorization: Bearer <token>' (GatewayService/Login issues one)")
@@ -59,7 +59,12 @@ public struct Gate: Sendable {
     /// Call options carrying `principal`, signed, and the caller's own metadata except
     /// credentials and anything claiming to be a principal (the deadline follows by itself).
     public func forwardOptions(_ principal: Xieshang_Common_V1_Principal, context: ServerContext) -> CallOptions {
-        var m = signer.metadata(for: principal)
+        forwardOptions(signed: signer.metadata(for: principal), context: context)
+    }
+
+    /// The same, from a principal already signed (a session's).
+    func forwardOptions(signed: Metadata, context: ServerContext) -> CallOptions {
+        var m = signed
         for (key, value) in context.metadata where !Self.dropped(key) {
             switch value {
             case .string(let s): m.add(key, s)

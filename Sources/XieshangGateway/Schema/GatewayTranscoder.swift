@@ -20,6 +20,6 @@ public struct GatewayTranscoder: JSONTranscoder {
 
     public func response(path: String, proto: [UInt8]) throws -> [UInt8] {
         guard let m = codec.pool.method(path: path) else { throw RPCError(.internal, "no schema for \(path)") }
-        return Array(try codec.decode(proto, as: m.output, pretty: false).utf8)
+        return try codec.compactJSON(proto, as: m.output)
     }
 }

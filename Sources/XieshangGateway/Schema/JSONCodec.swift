@@ -140,12 +140,17 @@ public struct JSONCodec: Sendable {
 
     // MARK: wire → JSON
 
-    /// `bytes` of message `type` as JSON text, pretty or compact (fields at their defaults are left out).
-    public func decode(_ bytes: [UInt8], as type: String, pretty: Bool = true) throws -> String {
+    /// `bytes` of message `type` as pretty JSON text, keys sorted (fields at their defaults are
+    /// left out): what `xieshang call` prints.
+    public func decode(_ bytes: [UInt8], as type: String) throws -> String {
         let object = try decodeObject(bytes[...], as: type)
-        let options: JSONSerialization.WritingOptions = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.withoutEscapingSlashes]
-        let data = try JSONSerialization.data(withJSONObject: object, options: options)
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         return String(decoding: data, as: UTF8.self)
+    }
+
+    /// `bytes` of message `type` as compact JSON bytes, for the wire (Connect's JSON).
+    public func compactJSON(_ bytes: [UInt8], as type: String) throws -> [UInt8] {
+        try JSONText.bytes(try decodeObject(bytes[...], as: type))
     }
 
     func decodeObject(_ bytes: ArraySlice<UInt8>, as type: String) throws -> [String: Any] {

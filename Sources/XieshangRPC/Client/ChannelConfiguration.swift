@@ -1,3 +1,5 @@
+import NIOPosix
+
 /// Settings of an ``RPCChannel``.
 public struct ChannelConfiguration: Sendable {
     /// Largest response message accepted (bytes).
@@ -20,6 +22,11 @@ public struct ChannelConfiguration: Sendable {
     public var tls: ClientTLS? = nil
     /// Event-loop threads for this channel's connections.
     public var threads: Int = 1
+    /// Event loops to run the connections on instead of the channel's own (``threads`` is then
+    /// unused; the channel does not shut them down). A call made on one of these loops goes on a
+    /// connection of that same loop, made when first needed: a proxy whose server shares the
+    /// loops (the gateway) forwards without a thread hop each way.
+    public var sharedLoops: MultiThreadedEventLoopGroup? = nil
 
     /// The defaults.
     public init() {}

@@ -25,13 +25,16 @@ public final class RPCChannel: Sendable {
     /// Made once from ``ChannelConfiguration/tls``; a bad trust file fails every connect with its reason.
     private let tlsContext: Result<NIOSSLContext, Error>?
     private let state = NIOLockedValueBox(State())
+    /// The loops of ``ChannelConfiguration/sharedLoops`` (empty without them).
+    private let sharedLoops: [EventLoop]
 
     /// A channel to `host:port` (no connection is made until the first call).
     public init(host: String, port: Int, configuration: ChannelConfiguration = .init()) {
         self.host = host
         self.port = port
         self.configuration = configuration
-        self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(configuration.threads, 1))
+        self.group = configuration.sharedLoops ?? MultiThreadedEventLoopGroup(numberOfThreads: max(configuration.threads, 1))
+        sharedLoops = configuration.sharedLoops.map { g in g.makeIterator().map { $0 } } ?? []
         tlsContext = configuration.tls.map { tls in Result { try tls.makeContext() } }
     }
 
@@ -43,7 +46,7 @@ public final class RPCChannel: Sendable {
             return s.connections
         }
         for c in conns { try? await c.channel.close() }
-        try? await group.shutdownGracefully()
+        if configuration.sharedLoops == nil { try? await group.shutdownGracefully() }
     }
 
     /// Whether a call would be tried now: a connection is up, or no reconnect delay is running.
@@ -72,6 +75,19 @@ public final class RPCChannel: Sendable {
             let pick: Pick = state.withLockedValue { s in
                 if s.closed { return .fail(RPCError(.unavailable, "channel to \(host):\(port) is closed")) }
                 let usable = s.connections.filter { $0.usable }
+                if let loop = affinityLoop() {
+                    if let mine = usable.first(where: { $0.loop === loop }) {
+                        mine.load += 1
+                        return .use(mine)
+                    }
+                    // None on this loop yet: make one there, and meanwhile use another if there is one.
+                    let backingOff = s.retryAt.map { $0 > .now() } ?? false
+                    if s.connecting == nil && !backingOff {
+                        let t = Task { [self] in try await self.connect(on: loop) }
+                        s.connecting = t
+                        if usable.isEmpty { return .wait(t) }
+                    }
+                }
                 if let best = usable.min(by: { $0.load < $1.load }),
                    best.load < 100 || usable.count >= configuration.connectionsPerAddress || s.connecting != nil {
                     best.load += 1
@@ -81,7 +97,7 @@ public final class RPCChannel: Sendable {
                 if let at = s.retryAt, at > .now() {
                     return .fail(RPCError(.unavailable, "\(host):\(port) unreachable (\(s.lastError)); retrying in \((at - .now()).nanoseconds / 1_000_000) ms"))
                 }
-                let t = Task { [self] in try await self.connect() }
+                let t = Task { [self] in try await self.connect(on: group) }
                 s.connecting = t
                 return .wait(t)
             }
@@ -115,12 +131,18 @@ public final class RPCChannel: Sendable {
         }
     }
 
-    private func connect() async throws -> ClientConnection {
+    /// The shared loop the caller runs on, when connections follow their callers' loops.
+    private func affinityLoop() -> EventLoop? {
+        guard !sharedLoops.isEmpty, let current = MultiThreadedEventLoopGroup.currentEventLoop else { return nil }
+        return sharedLoops.first { $0 === current }
+    }
+
+    private func connect(on loops: any EventLoopGroup) async throws -> ClientConnection {
         do {
             // The connection may become unusable (GOAWAY, close) before it is in the pool: both the
             // signal and the append happen under the pool's lock, so neither can be lost.
             let signal = PoolSignal()
-            let conn = try await ClientConnection.connect(host: host, port: port, group: group, config: configuration,
+            let conn = try await ClientConnection.connect(host: host, port: port, group: loops, config: configuration,
                                                           tls: try tlsContext?.get()) { [weak self] in
                 guard let self else { return }
                 self.state.withLockedValue { s in

@@ -11,14 +11,18 @@ public final class RPCServer: Sendable {
     public let configuration: ServerConfiguration
     private let router: Router
     private let group: MultiThreadedEventLoopGroup
+    /// Whether ``shutdown()`` stops the loops (not when they were handed in).
+    private let ownsGroup: Bool
     private let registry = ConnectionRegistry()
     private let channel = NIOLockedValueBox<Channel?>(nil)
 
-    /// A server for `services`; call ``start()`` to listen.
-    public init(configuration: ServerConfiguration = .init(), services: [RPCService]) {
+    /// A server for `services`; call ``start()`` to listen. With `loops` its connections run on
+    /// those (shared with clients that forward on them), which the caller shuts down.
+    public init(configuration: ServerConfiguration = .init(), services: [RPCService], loops: MultiThreadedEventLoopGroup? = nil) {
         self.configuration = configuration
         self.router = Router(services: services)
-        self.group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads ?? System.coreCount)
+        self.group = loops ?? MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads ?? System.coreCount)
+        ownsGroup = loops == nil
     }
 
     /// Every service name served.
@@ -72,7 +76,7 @@ public final class RPCServer: Sendable {
         }
         registry.forEach { $0.forceClose() }
         while registry.count > 0 { try? await Task.sleep(nanoseconds: 5_000_000) }
-        try? await group.shutdownGracefully()
+        if ownsGroup { try? await group.shutdownGracefully() }
     }
 
     /// Waits until the listening socket closes.

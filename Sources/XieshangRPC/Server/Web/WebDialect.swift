@@ -17,6 +17,10 @@ enum WebDialect: Equatable, Sendable {
 
     /// The dialect of a request's `content-type`, or nil when it is none of them.
     init?(contentType raw: String) {
+        if raw == "application/grpc" {  // what every native call sends: no lower-casing
+            self = .grpc
+            return
+        }
         var t = Substring(raw.lowercased())
         if let semi = t.firstIndex(of: ";") { t = t[..<semi] }
         switch t.trimmingSpaces() {
