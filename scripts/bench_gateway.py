@@ -5,6 +5,7 @@ token, and the same calls straight to the service with the same principal signed
 the gateway's overhead. Embedded (`xieshang up`: one process, SQLite) and with PostgreSQL (the
 compose topology started as OS processes by Tests/Python/topology.py). Writes BENCHMARKS.md."""
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -61,7 +62,10 @@ def measure(gateway: str, directory: str, intake: str, token: str, args) -> dict
     return out
 
 
-def embedded(args) -> dict:
+@contextlib.contextmanager
+def embedded_up():
+    """`xieshang up` on a fresh data folder: yields its gateway port, each service's address and
+    the liaison staff token it printed; stopped with Ctrl-C after."""
     data = tempfile.mkdtemp(prefix="xieshang-bench-up-")
     port = free_port()
     proc = subprocess.Popen([str(XIESHANG), "up", "--port", str(port), "--data-dir", data, "--password-hashing", "minimal"],
@@ -76,10 +80,15 @@ def embedded(args) -> dict:
         text = "".join(lines)
         addr = dict(re.findall(r"^  (\w+) on (\S+)$", text, re.M))
         token = re.search(r"changshun\.liaison\s+(xst_\S+)", text).group(1)
-        return measure(f"127.0.0.1:{port}", addr["directory"], addr["intake"], token, args)
+        yield port, addr, token
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         proc.wait(timeout=60)
+
+
+def embedded(args) -> dict:
+    with embedded_up() as (port, addr, token):
+        return measure(f"127.0.0.1:{port}", addr["directory"], addr["intake"], token, args)
 
 
 def postgres(args) -> dict:

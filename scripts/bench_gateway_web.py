@@ -14,7 +14,6 @@ import hmac
 import json
 import os
 import re
-import signal
 import struct
 import subprocess
 import sys
@@ -24,9 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "Tests" / "Python"))
-from bench_intake import BIN, ENV  # noqa: E402
+from bench_intake import BIN  # noqa: E402
 from bench_rpc import replace_block  # noqa: E402
-from bench_gateway import free_port  # noqa: E402
+from bench_gateway import embedded_up  # noqa: E402
 
 XIESHANG = BIN / "xieshang"
 SECRET = os.environ.setdefault("XIESHANG_PRINCIPAL_SECRET", "xieshang-bench-principal-secret")
@@ -91,20 +90,8 @@ def h2load(url: str, body: bytes, headers: list[str], args, h1: bool = False) ->
 
 
 def run(args) -> dict:
-    data = tempfile.mkdtemp(prefix="xieshang-bench-web-")
-    port = free_port()
-    proc = subprocess.Popen([str(XIESHANG), "up", "--port", str(port), "--data-dir", data, "--password-hashing", "minimal"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-                            env={**ENV, "XIESHANG_PRINCIPAL_SECRET": SECRET})
-    lines = []
-    try:
-        for line in proc.stdout:
-            lines.append(line)
-            if line.startswith("try:"):
-                break
-        text = "".join(lines)
-        directory = dict(re.findall(r"^  (\w+) on (\S+)$", text, re.M))["directory"]
-        token = re.search(r"changshun\.liaison\s+(xst_\S+)", text).group(1)
+    with embedded_up() as (port, addr, token):
+        directory = addr["directory"]
         me = call_json(port, "GatewayService/WhoAmI", {}, token)
         member = call_json(port, "DirectoryService/ListMembers", {"pageSize": 1}, token)["members"][0]["id"]
         proto = b"\x08" + varint(int(member))  # GetRequest{id}
@@ -132,9 +119,6 @@ def run(args) -> dict:
                 print(f"  round {round_ + 1}: {name:40s} {r['rps']:9,.0f} req/s  mean {r['mean_ms']:.2f} ms", flush=True)
                 runs[name].append(r)
         return {name: sorted(rs, key=lambda r: r["rps"])[len(rs) // 2] for name, rs in runs.items()}
-    finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        proc.wait(timeout=60)
 
 
 def main():

@@ -215,6 +215,26 @@ final class DirectoryServiceTests: XCTestCase {
             await assertStatus(.permissionDenied, "authenticate is for the gateway") {
                 _ = try await admin.stub.authenticate(.with(user: "liaison.one", password: "正确的密码-2026"), options: admin.options)
             }
+            // A committee admin grants the prefecture admin role neither on creating an account nor
+            // by updating one (UpdateAccount used to let a county admin promote anyone).
+            var promote = create
+            promote.account?.username = "would.be.prefecture"
+            promote.account?.roles = [.liaisonStaff, .prefectureAdmin]
+            await assertStatus(.permissionDenied, mentioning: "prefecture admin", "create with prefecture admin") {
+                _ = try await admin.stub.createAccount(promote, options: admin.options)
+            }
+            var promoted = stored
+            promoted.roles = [.liaisonStaff, .prefectureAdmin]
+            await assertStatus(.permissionDenied, mentioning: "prefecture admin", "update to prefecture admin") {
+                _ = try await admin.stub.updateAccount(promoted, options: admin.options)
+            }
+            let unchanged = try await admin.stub.getAccount(.with(id: stored.id), options: admin.options)
+            XCTAssertEqual(unchanged.roles, [.liaisonStaff])
+            var renamed = stored
+            renamed.displayName = "联络员甲"
+            let renamedStored = try await admin.stub.updateAccount(renamed, options: admin.options)
+            XCTAssertEqual(renamedStored.displayName, "联络员甲", "other changes still go")
+
             var dup = create
             dup.account?.username = "liaison.one"
             await assertStatus(.alreadyExists, mentioning: "username", "duplicate username") {

@@ -7,9 +7,7 @@ extension DirectoryService {
     public func createAccount(request: Xieshang_Directory_V1_CreateAccountRequest, context: ServerContext) async throws -> Xieshang_Directory_V1_Account {
         let caller = try admin(context, to: "managing accounts")
         let account = request.account ?? Xieshang_Directory_V1_Account()
-        if account.roles.contains(.prefectureAdmin) && !caller.isSystem && !caller.has(.prefectureAdmin) {
-            throw DomainError.forbidden("only a prefecture admin grants the prefecture admin role")
-        }
+        try Self.checkGrant(caller, from: [], to: account.roles)
         var hash: String?
         if !request.password.isEmpty {
             try PasswordPolicy.check(request.password)
@@ -21,9 +19,18 @@ extension DirectoryService {
     public func updateAccount(request: Xieshang_Directory_V1_Account, context: ServerContext) async throws -> Xieshang_Directory_V1_Account {
         let caller = try admin(context, to: "managing accounts")
         return try await store.update(request, committee: caller.committeeID, actor: caller.actor) { current, next, conn in
+            try Self.checkGrant(caller, from: current.roles, to: next.roles)
             if current.username != next.username { throw DomainError.invalid(field: "username", message: "cannot change") }
             if current.hasPassword != next.hasPassword { throw DomainError.invalid(field: "has_password", message: "set by SetPassword only") }
             try References.account(next, on: conn)
+        }
+    }
+
+    /// Roles an admin may give: the prefecture admin role (which reads across every county) only
+    /// from a prefecture admin, whether an account is created with it or updated to it.
+    static func checkGrant(_ caller: Caller, from current: [Xieshang_Common_V1_Role], to next: [Xieshang_Common_V1_Role]) throws {
+        if next.contains(.prefectureAdmin) && !current.contains(.prefectureAdmin) && !caller.isSystem && !caller.has(.prefectureAdmin) {
+            throw DomainError.forbidden("only a prefecture admin grants the prefecture admin role")
         }
     }
 
