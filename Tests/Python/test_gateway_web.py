@@ -453,3 +453,44 @@ def test_many_concurrent_browser_calls(system):
         t.join(60)
     assert not errors, errors[:3]
     still_serving(system)
+
+
+# ---------------------------------------------------------------------------
+# Password guessing meets a brake: per username (the directory) and per address (the gateway)
+# ---------------------------------------------------------------------------
+
+LOGIN = "/xieshang.gateway.v1.GatewayService/Login"
+
+
+def login(system, username: str, password: str, address: str):
+    body = json.dumps({"username": username, "password": password}).encode()
+    started = time.monotonic()
+    r = connect_unary(post_h1, system.address, LOGIN, body, headers={"x-forwarded-for": address})
+    return r, time.monotonic() - started
+
+
+def test_wrong_passwords_lock_the_username(system):
+    answers = [login(system, "changshun.member3", f"guess-{i}", "203.0.113.60") for i in range(1, 30)]
+    codes = [(r.status, r.json()["code"]) for r, _ in answers]
+    assert codes[:5] == [(401, "unauthenticated")] * 5, codes
+    assert "locked for 30 s after 5 wrong passwords" in answers[4][0].json()["message"]
+    assert codes[5:] == [(429, "resource_exhausted")] * 24, codes
+    # Answers slow down before the lock (the address's brake): the 4th and 5th wait.
+    assert answers[3][1] >= 0.2 and answers[4][1] >= 0.4, [round(t, 2) for _, t in answers[:6]]
+    # Locked: the right password is refused too.
+    r, _ = login(system, "changshun.member3", "xieshang-demo", "203.0.113.60")
+    assert r.status == 429 and "locked" in r.json()["message"], r.body
+    # Another account from another address is not affected.
+    r, _ = login(system, "changshun.member2", "xieshang-demo", "203.0.113.62")
+    assert r.status == 200 and r.json()["token"]
+
+
+def test_wrong_passwords_from_one_address_lock_the_address(system):
+    """A guesser trying a different username each time never trips a username's lock; its
+    address is refused after ten."""
+    answers = [login(system, f"nobody{i}", "guess", "203.0.113.61")[0] for i in range(10)]
+    assert [r.status for r in answers[:9]] == [401] * 9
+    assert answers[9].status == 429 and "refused for 60 s" in answers[9].json()["message"], answers[9].body
+    r, _ = login(system, "changshun.member1", "xieshang-demo", "203.0.113.61")
+    assert r.status == 429 and "from this address" in r.json()["message"]
+    assert "security: gateway: address 203.0.113.61 refused" in system.server.output()

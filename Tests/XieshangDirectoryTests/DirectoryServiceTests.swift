@@ -235,6 +235,26 @@ final class DirectoryServiceTests: XCTestCase {
             let renamedStored = try await admin.stub.updateAccount(renamed, options: admin.options)
             XCTAssertEqual(renamedStored.displayName, "联络员甲", "other changes still go")
 
+            // Wrong passwords lock the username (existing or not) before any password is checked.
+            let counted = try await h.store.loginLock(username: "LIAISON.ONE")
+            XCTAssertEqual(counted.failures, 1, "the wrong password above was counted")
+            try await h.database.write { tx in _ = try tx.execute("DELETE FROM login_failures", []) }
+            for username in ["liaison.one", "no.such.user"] {
+                for i in 1...LoginLock.threshold {
+                    await assertStatus(.unauthenticated, mentioning: i == LoginLock.threshold ? "locked for 30 s" : "wrong username", "wrong password \(i)") {
+                        _ = try await system.stub.authenticate(.with(user: username, password: "错误的密码-\(i)"), options: system.options)
+                    }
+                }
+                await assertStatus(.resourceExhausted, mentioning: "locked", "locked: even the right password is refused") {
+                    _ = try await system.stub.authenticate(.with(user: username.uppercased(), password: "正确的密码-2026"), options: system.options)
+                }
+            }
+            try await h.database.write { tx in _ = try tx.execute("UPDATE login_failures SET locked_until_ms = 0", []) }
+            let back = try await system.stub.authenticate(.with(user: "liaison.one", password: "正确的密码-2026"), options: system.options)
+            XCTAssertEqual(back.account?.id, stored.id, "the lock passed: the right password works and clears the count")
+            let cleared = try await h.store.loginLock(username: "liaison.one")
+            XCTAssertEqual(cleared.failures, 0)
+
             var dup = create
             dup.account?.username = "liaison.one"
             await assertStatus(.alreadyExists, mentioning: "username", "duplicate username") {

@@ -3,6 +3,26 @@ import XCTest
 import XieshangKit
 
 final class CivilDateTests: XCTestCase {
+    func testWrongPasswordsLockAUsernameForLongerEachTime() {
+        var lock = LoginLock()
+        let t0: Int64 = 1_000_000_000
+        for i in 1..<LoginLock.threshold {
+            lock = lock.failed(now: t0 + i)
+            XCTAssertNil(lock.remaining(now: t0 + i), "no lock before \(LoginLock.threshold) in a row")
+        }
+        lock = lock.failed(now: t0 + 10)
+        XCTAssertEqual(lock.remaining(now: t0 + 10), LoginLock.base)
+        XCTAssertNil(lock.remaining(now: t0 + 10 + LoginLock.base), "the lock passes")
+        lock = lock.failed(now: t0 + 20 + LoginLock.base)
+        XCTAssertEqual(lock.remaining(now: t0 + 20 + LoginLock.base), 2 * LoginLock.base, "doubles")
+        for _ in 0..<30 { lock = lock.failed(now: t0 + 100_000) }
+        XCTAssertEqual(lock.remaining(now: t0 + 100_000), LoginLock.longest, "up to the longest")
+        // A count left alone for an hour starts again.
+        let later = lock.failed(now: t0 + 100_000 + LoginLock.forgetAfter + 1)
+        XCTAssertEqual(later.failures, 1)
+        XCTAssertTrue(LoginLock.message(remainingMs: 29_001, failures: 5).contains("30 s after 5 wrong passwords"))
+    }
+
     func testParsesFormatsAndCountsDays() {
         XCTAssertEqual(CivilDate("1970-01-01")?.dayNumber, 0)
         XCTAssertEqual(CivilDate("2026-11-21")?.isoWeekday, 6)  // a Saturday

@@ -39,6 +39,31 @@ final class AuthTests: XCTestCase {
         XCTAssertTrue(limiter.admit("10.0.0.1", now: t0 + .seconds(21)), "one call a 20 s at 3 a minute")
     }
 
+    func testWrongPasswordsFromAnAddressAreSlowedThenRefused() {
+        let throttle = LoginThrottle()
+        let t0 = NIODeadline.uptimeNanoseconds(1_000_000_000_000)
+        var delays: [Double] = []
+        for i in 1..<LoginThrottle.lockAfter {
+            let (delay, locked) = throttle.failed("203.0.113.9", now: t0 + .seconds(Int64(i)))
+            XCTAssertNil(locked)
+            delays.append(delay)
+        }
+        XCTAssertEqual(Array(delays.prefix(LoginThrottle.freeFailures)), [0, 0, 0], "the first few are answered at once")
+        XCTAssertEqual(Array(delays.dropFirst(LoginThrottle.freeFailures).prefix(4)), [0.25, 0.5, 1, 2], "then each waits twice as long")
+        XCTAssertEqual(delays.max(), LoginThrottle.longestDelay)
+        XCTAssertNil(throttle.refusal("203.0.113.9", now: t0 + .seconds(10)))
+        let (_, locked) = throttle.failed("203.0.113.9", now: t0 + .seconds(10))
+        XCTAssertEqual(locked, LoginThrottle.lockSeconds)
+        XCTAssertEqual(throttle.refusal("203.0.113.9", now: t0 + .seconds(40)), 30)
+        XCTAssertNil(throttle.refusal("203.0.113.10", now: t0 + .seconds(40)), "another address is not refused")
+        XCTAssertNil(throttle.refusal("203.0.113.9", now: t0 + .seconds(71)), "the lock passes")
+        // The next lock is twice as long.
+        for i in 0..<LoginThrottle.lockAfter { _ = throttle.failed("203.0.113.9", now: t0 + .seconds(80 + Int64(i))) }
+        XCTAssertEqual(throttle.refusal("203.0.113.9", now: t0 + .seconds(89)), 2 * LoginThrottle.lockSeconds)
+        throttle.succeeded("203.0.113.9")
+        XCTAssertNil(throttle.refusal("203.0.113.9", now: t0 + .seconds(90)), "a right password clears the address")
+    }
+
     func testTargetsParse() {
         XCTAssertEqual(BalancedChannel.parseTargets("proposals:50063")?.map(\.host), ["proposals"])
         XCTAssertEqual(BalancedChannel.parseTargets("127.0.0.1:1, 127.0.0.1:2")?.map(\.port), [1, 2])

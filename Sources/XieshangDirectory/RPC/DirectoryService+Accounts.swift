@@ -66,12 +66,23 @@ extension DirectoryService {
     public func authenticate(request: Xieshang_Directory_V1_AuthenticateRequest, context: ServerContext) async throws -> Xieshang_Directory_V1_AuthenticateResponse {
         let caller = try Caller(context: context)
         guard caller.isSystem else { throw DomainError.forbidden("authentication is the gateway's") }
+        // A locked username is refused before its password is looked at (LoginLock).
+        let lock = try await store.loginLock(username: request.username)
+        if let left = lock.remaining(now: Clock.nowMilliseconds()) {
+            throw RPCError(.resourceExhausted, LoginLock.message(remainingMs: left, failures: lock.failures))
+        }
         let found = try await store.account(username: request.username)
         // The hash is checked (or a throwaway one) either way, so timing does not reveal usernames.
         let ok = try await secrets.verify(password: request.password, hash: found?.1 ?? "")
         guard ok, let account = found?.0, !account.disabled else {
+            let next = try await store.recordLoginFailure(username: request.username)
+            if let left = next.remaining(now: next.lastMs) {
+                SecurityLog.warning("directory: username '\(request.username.prefix(60))' locked for \(left / 1000) s after \(next.failures) wrong passwords in a row")
+                throw DomainError.unauthenticated("wrong username or password; \(LoginLock.message(remainingMs: left, failures: next.failures))")
+            }
             throw DomainError.unauthenticated("wrong username or password")
         }
+        if lock.failures > 0 { try await store.clearLoginFailures(username: request.username) }
         return account.authenticated
     }
 

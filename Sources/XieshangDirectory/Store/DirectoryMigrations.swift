@@ -79,5 +79,10 @@ enum DirectoryMigrations {
                 year BIGINT NOT NULL, body {{BLOB}} NOT NULL);
             CREATE UNIQUE INDEX calendar_years_year_unique ON calendar_years (committee_id, year);
             """),
+        // Wrong passwords by username (LoginLock): no record body and no events, a counter only.
+        Migration(version: 2, name: "login failures", script: """
+            CREATE TABLE login_failures (
+                username TEXT PRIMARY KEY, failures BIGINT NOT NULL, last_ms BIGINT NOT NULL, locked_until_ms BIGINT NOT NULL);
+            """),
     ]
 }

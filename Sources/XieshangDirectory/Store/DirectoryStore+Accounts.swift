@@ -49,6 +49,41 @@ extension DirectoryStore {
         }
     }
 
+    /// The wrong-password state of `username` (lower-cased as accounts keep it).
+    public func loginLock(username: String) async throws -> LoginLock {
+        let key = username.trimmedSpaces.lowercased()
+        return try await database.read { conn in
+            guard let row = try conn.query("SELECT failures, last_ms, locked_until_ms FROM login_failures WHERE username = ?",
+                                           [.text(key)]).first else { return LoginLock() }
+            return LoginLock(failures: row.int("failures"), lastMs: row.int("last_ms"), lockedUntilMs: row.int("locked_until_ms"))
+        }
+    }
+
+    /// Counts a wrong password for `username`; returns the state it leads to.
+    public func recordLoginFailure(username: String) async throws -> LoginLock {
+        let key = username.trimmedSpaces.lowercased()
+        return try await database.write { tx in
+            let row = try tx.query("SELECT failures, last_ms, locked_until_ms FROM login_failures WHERE username = ?", [.text(key)]).first
+            let before = row.map { LoginLock(failures: $0.int("failures"), lastMs: $0.int("last_ms"), lockedUntilMs: $0.int("locked_until_ms")) }
+            let next = (before ?? LoginLock()).failed(now: tx.nowMilliseconds)
+            let binds: [SQLValue] = [.integer(next.failures), .integer(next.lastMs), .integer(next.lockedUntilMs), .text(key)]
+            if before == nil {
+                try tx.execute("INSERT INTO login_failures (failures, last_ms, locked_until_ms, username) VALUES (?, ?, ?, ?)", binds)
+            } else {
+                try tx.execute("UPDATE login_failures SET failures = ?, last_ms = ?, locked_until_ms = ? WHERE username = ?", binds)
+            }
+            return next
+        }
+    }
+
+    /// A right password: the count starts again.
+    public func clearLoginFailures(username: String) async throws {
+        let key = username.trimmedSpaces.lowercased()
+        try await database.write { tx in
+            _ = try tx.execute("DELETE FROM login_failures WHERE username = ?", [.text(key)])
+        }
+    }
+
     /// Issues a token for `token.accountId` of `committee`: a new secret, kept only as its hash.
     /// Returns the stored token and the secret (to be shown once).
     public func issueToken(_ token: Xieshang_Directory_V1_ApiToken, committee: Int64, actor: Actor) async throws -> (Xieshang_Directory_V1_ApiToken, String) {

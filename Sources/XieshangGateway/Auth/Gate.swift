@@ -12,6 +12,8 @@ public struct Gate: Sendable {
     public let authenticator: Authenticator
     public let policy: Policy
     public let limiter: RateLimiter
+    /// Wrong passwords per client address (Login).
+    public let logins = LoginThrottle()
     public let signer: PrincipalSigner
 
     public init(authenticator: Authenticator, policy: Policy = Policy(), limiter: RateLimiter, signer: PrincipalSigner) {

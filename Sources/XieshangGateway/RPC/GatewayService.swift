@@ -35,10 +35,27 @@ public struct GatewayService: Sendable {
 extension GatewayService: Xieshang_Gateway_V1_GatewayServiceProvider {
     public func login(request: Xieshang_Gateway_V1_LoginRequest, context: ServerContext) async throws -> Xieshang_Gateway_V1_LoginResponse {
         // Open to anyone, and rate limited per address like the public's calls (password guessing).
-        guard gate.limiter.admit(context.clientAddress) else {
+        let address = context.clientAddress
+        guard gate.limiter.admit(address) else {
             throw RPCError(.resourceExhausted, "too many attempts from this address; at most \(gate.limiter.perMinute) a minute")
         }
-        return try await gate.authenticator.login(username: request.username, password: request.password)
+        if let wait = gate.logins.refusal(address) {
+            throw RPCError(.resourceExhausted, "too many wrong passwords from this address; try again in \(Int(wait.rounded(.up))) s")
+        }
+        do {
+            let r = try await gate.authenticator.login(username: request.username, password: request.password)
+            gate.logins.succeeded(address)
+            return r
+        } catch let e as RPCError where e.code == .unauthenticated {
+            // Slower answers to a guesser, then a lock on the address (LoginThrottle).
+            let (delay, lockedFor) = gate.logins.failed(address)
+            if let lockedFor {
+                SecurityLog.warning("gateway: address \(address) refused for \(Int(lockedFor)) s after \(LoginThrottle.lockAfter) wrong passwords")
+                throw RPCError(.resourceExhausted, "\(e.message); too many wrong passwords from this address: refused for \(Int(lockedFor)) s")
+            }
+            if delay > 0 { try? await Task.sleep(nanoseconds: UInt64(delay * 1e9)) }
+            throw e
+        }
     }
 
     public func whoAmI(request: Xieshang_Gateway_V1_WhoAmIRequest, context: ServerContext) async throws -> Xieshang_Gateway_V1_WhoAmIResponse {
