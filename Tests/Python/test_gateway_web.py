@@ -28,7 +28,7 @@ ensure_generated()
 from xieshang.directory.v1 import directory_pb2 as dpb, directory_pb2_grpc  # noqa: E402
 from xieshang.events.v1 import events_pb2  # noqa: E402
 from xieshang.gateway.v1 import gateway_pb2  # noqa: E402
-from xieshang.intake.v1 import intake_pb2  # noqa: E402
+from xieshang.intake.v1 import intake_pb2, intake_pb2_grpc  # noqa: E402
 
 ORIGIN = "https://app.example.cn"
 PUBLIC_RATE = 30
@@ -494,3 +494,35 @@ def test_wrong_passwords_from_one_address_lock_the_address(system):
     r, _ = login(system, "changshun.member1", "xieshang-demo", "203.0.113.61")
     assert r.status == 429 and "from this address" in r.json()["message"]
     assert "security: gateway: address 203.0.113.61 refused" in system.server.output()
+
+
+# ---------------------------------------------------------------------------
+# U+0000 inside a string is refused naming the field, before anything is stored
+# ---------------------------------------------------------------------------
+
+
+def test_a_nul_character_is_invalid_argument_and_nothing_is_stored(system):
+    channel = grpc.insecure_channel(f"127.0.0.1:{system.port}")
+    try:
+        intake = intake_pb2_grpc.IntakeServiceStub(channel)
+        with pytest.raises(grpc.RpcError) as e:
+            intake.SubmitPublic(intake_pb2.PublicSubmission(text="路灯\x00坏了"),
+                                metadata=(("x-xieshang-committee", "2"), ("x-forwarded-for", "203.0.113.70")), timeout=10)
+        assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT and e.value.details().startswith("text:"), e.value.details()
+        directory = directory_pb2_grpc.DirectoryServiceStub(channel)
+        admin = system.auth("changshun.admin")
+        before = directory.GetMember(dpb.GetRequest(id=system.member.id), metadata=admin, timeout=10)
+        changed = dpb.Member()
+        changed.CopyFrom(before)
+        changed.name = before.name + "\x00后缀"
+        with pytest.raises(grpc.RpcError) as e:
+            directory.UpdateMember(changed, metadata=admin, timeout=10)
+        assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT and e.value.details().startswith("name:"), e.value.details()
+        after = directory.GetMember(dpb.GetRequest(id=system.member.id), metadata=admin, timeout=10)
+        assert after.name == before.name and after.version == before.version
+    finally:
+        channel.close()
+    # The same through Connect JSON: "\u0000" in the JSON string.
+    r = connect_unary(post_h1, system.address, SUBMIT_PUBLIC, b'{"text": "\\u8def\\u0000x"}',
+                      headers={"x-xieshang-committee": "2", "x-forwarded-for": "203.0.113.71"})
+    assert r.status == 400 and r.json()["message"].startswith("text:"), r.body

@@ -89,6 +89,36 @@ final class AllKindsRoundTripTests: XCTestCase {
         }
     }
 
+    func testANULInsideAStringIsAnErrorNamingTheField() throws {
+        // protobuf-c would hand back "ab" for "ab\0cd": every decoder refuses it instead.
+        var m = AllKinds()
+        m.fString = "abcd"
+        var bytes = m.serializedBytes()
+        let at = bytes.firstIndex(of: UInt8(ascii: "c"))!
+        bytes[at] = 0
+        XCTAssertThrowsError(try AllKinds(serializedBytes: bytes)) { e in
+            XCTAssertEqual(e as? ProtoDecodingError, .nulCharacter(field: "f_string"))
+            XCTAssertEqual(RPCError.from(e).code, .invalidArgument)
+        }
+        // Nested, in a repeated field, in a map key: named by their path.
+        for (text, make) in [("f_message.name", { (s: String) -> AllKinds in var k = AllKinds(); var i = Xieshang_Testing_V1_Inner(); i.name = s; k.fMessage = i; return k }),
+                             ("r_string", { (s: String) -> AllKinds in var k = AllKinds(); k.rString = ["fine", s]; return k }),
+                             ("m_string_int32.key", { (s: String) -> AllKinds in var k = AllKinds(); k.mStringInt32 = [s: 1]; return k })] {
+            var b = make("xy").serializedBytes()
+            b[b.lastIndex(of: UInt8(ascii: "y"))!] = 0
+            XCTAssertThrowsError(try AllKinds(serializedBytes: b), text) { e in
+                guard case .nulCharacter(let field)? = e as? ProtoDecodingError else { return XCTFail("\(text): \(e)") }
+                XCTAssertTrue(field.hasPrefix(text), "\(field) names \(text)")
+            }
+        }
+        // Zero bytes elsewhere (numbers, bytes fields) are fine.
+        var ok = AllKinds()
+        ok.fInt32 = 0
+        ok.fBytes = [0, 0, 1]
+        ok.fString = "中文"
+        XCTAssertEqual(try AllKinds(serializedBytes: ok.serializedBytes()), ok)
+    }
+
     func testTruncatedBytesAreMalformed() {
         let bytes = Array(AllKindsFixture.canonical.serializedBytes().dropLast(3))
         XCTAssertThrowsError(try AllKinds(serializedBytes: bytes)) { e in

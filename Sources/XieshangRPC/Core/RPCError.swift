@@ -32,6 +32,7 @@ extension RPCError {
         // Well-formed protobuf whose string field is not UTF-8 is bad input and names the field;
         // bytes that are not the message at all are INTERNAL, as other gRPC servers report them.
         case ProtoDecodingError.invalidUTF8(let field): return RPCError(.invalidArgument, "\(field): not valid UTF-8")
+        case ProtoDecodingError.nulCharacter(let field): return RPCError(.invalidArgument, "\(field): contains a NUL character (U+0000)")
         case let e as ProtoDecodingError: return RPCError(.internal, "failed to decode message: \(e)")
         case is CancellationError: return RPCError(.cancelled, "call cancelled")
         default: return RPCError(.unknown, String(describing: error))

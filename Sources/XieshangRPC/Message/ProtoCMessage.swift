@@ -42,6 +42,7 @@ extension ProtoCMessage {
         }
         guard let m else { throw ProtoDecodingError.malformed(message: Self.protoName) }
         defer { protobuf_c_message_free_unpacked(m, nil) }
+        try NULScan.check(bytes, Self.cDescriptor)
         try self.init(c: UnsafeRawPointer(m).assumingMemoryBound(to: CStruct.self))
     }
 }

@@ -46,6 +46,8 @@ public enum ProtoDecodingError: Error, Hashable, CustomStringConvertible {
     case malformed(message: String)
     /// A string field holds bytes that are not UTF-8.
     case invalidUTF8(field: String)
+    /// A string field holds U+0000, which protobuf-c's C strings would cut at (the field's path).
+    case nulCharacter(field: String)
     /// A field holds a value protobuf-c left inconsistent (a null where one is required).
     case missing(field: String)
 
@@ -53,6 +55,7 @@ public enum ProtoDecodingError: Error, Hashable, CustomStringConvertible {
         switch self {
         case .malformed(let m): return "bytes do not decode as \(m)"
         case .invalidUTF8(let f): return "field \(f) is not valid UTF-8"
+        case .nulCharacter(let f): return "field \(f) contains a NUL character"
         case .missing(let f): return "field \(f) is missing"
         }
     }
