@@ -169,7 +169,10 @@ struct RunningService {
         let config = try options.gatewayServerConfiguration(port: port, transcoder: GatewayTranscoder())
         let server = RPCServer(configuration: config, services: gateway.services, loops: loops)
         let bound = try await server.start()
+        // Revoked tokens and disabled accounts stop working at once (the directory's feed).
+        let revocations = gateway.gate.authenticator.followDirectory()
         return RunningService(server: server, health: gateway.health, port: bound) {
+            revocations.cancel()
             await routes.close()
             try? await loops.shutdownGracefully()
         }

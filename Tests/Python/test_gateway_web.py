@@ -27,7 +27,7 @@ from web_client import TRANSPORTS, connect_stream, connect_unary, frame, grpc_we
 ensure_generated()
 from xieshang.directory.v1 import directory_pb2 as dpb, directory_pb2_grpc  # noqa: E402
 from xieshang.events.v1 import events_pb2  # noqa: E402
-from xieshang.gateway.v1 import gateway_pb2  # noqa: E402
+from xieshang.gateway.v1 import gateway_pb2, gateway_pb2_grpc  # noqa: E402
 from xieshang.intake.v1 import intake_pb2, intake_pb2_grpc  # noqa: E402
 
 ORIGIN = "https://app.example.cn"
@@ -526,3 +526,61 @@ def test_a_nul_character_is_invalid_argument_and_nothing_is_stored(system):
     r = connect_unary(post_h1, system.address, SUBMIT_PUBLIC, b'{"text": "\\u8def\\u0000x"}',
                       headers={"x-xieshang-committee": "2", "x-forwarded-for": "203.0.113.71"})
     assert r.status == 400 and r.json()["message"].startswith("text:"), r.body
+
+
+# ---------------------------------------------------------------------------
+# Revoked, disabled and expired tokens stop working at once
+# ---------------------------------------------------------------------------
+
+
+def who(system, token: str) -> int:
+    r = connect_unary(post_h1, system.address, WHO_AM_I, b"{}", headers={"authorization": f"Bearer {token}"})
+    return r.status
+
+
+def until_refused(system, token: str, within: float) -> float:
+    """Seconds until WhoAmI with `token` is 401 (polling), or an assertion error after `within`."""
+    started = time.monotonic()
+    while time.monotonic() - started < within:
+        if who(system, token) == 401:
+            return time.monotonic() - started
+        time.sleep(0.02)
+    raise AssertionError(f"the token still worked {within} s later")
+
+
+def test_revoked_disabled_and_expired_tokens_stop_at_once(system):
+    channel = grpc.insecure_channel(f"127.0.0.1:{system.port}")
+    try:
+        gateway = gateway_pb2_grpc.GatewayServiceStub(channel)
+        directory = directory_pb2_grpc.DirectoryServiceStub(channel)
+        xff = (("x-forwarded-for", "203.0.113.80"),)
+        # Revoked: the holder revokes its own session token.
+        session = gateway.Login(gateway_pb2.LoginRequest(username="changshun.staff", password="xieshang-demo"), metadata=xff, timeout=20)
+        assert who(system, session.token) == 200 and who(system, session.token) == 200  # now cached
+        mine = (("authorization", f"Bearer {session.token}"),)
+        tokens = directory.ListTokens(dpb.ListTokensRequest(account_id=session.principal.account_id), metadata=mine, timeout=10).tokens
+        newest = max(tokens, key=lambda t: t.id)
+        directory.RevokeToken(dpb.GetRequest(id=newest.id), metadata=mine, timeout=10)
+        assert until_refused(system, session.token, within=2.0) < 1.0
+
+        # Disabled: an admin disables the account; its cached token stops.
+        unit = gateway.Login(gateway_pb2.LoginRequest(username="changshun.unit2", password="xieshang-demo"), metadata=xff, timeout=20)
+        assert who(system, unit.token) == 200
+        admin = system.auth("changshun.admin")
+        account = directory.GetAccount(dpb.GetRequest(id=unit.principal.account_id), metadata=admin, timeout=10)
+        account.disabled = True
+        account = directory.UpdateAccount(account, metadata=admin, timeout=10)
+        assert until_refused(system, unit.token, within=2.0) < 1.0
+        account.disabled = False
+        directory.UpdateAccount(account, metadata=admin, timeout=10)
+
+        # Expired: a token that lives 1.5 s is refused once it has, though it was cached.
+        leader = system.auth("changshun.leader")
+        me = gateway.WhoAmI(gateway_pb2.WhoAmIRequest(), metadata=leader, timeout=10).principal
+        short = directory.CreateToken(dpb.CreateTokenRequest(account_id=me.account_id, name="短期",
+                                                             expires_at_unix_ms=int(time.time() * 1000) + 1500), metadata=leader, timeout=10)
+        assert who(system, short.secret) == 200
+        time.sleep(1.6)
+        assert who(system, short.secret) == 401
+    finally:
+        channel.close()

@@ -1652,6 +1652,7 @@ extension Xieshang_Directory_V1_AuthenticateRequest: ProtoCMessage {
 public struct Xieshang_Directory_V1_AuthenticateResponse: ProtoMessage {
     public var account: Xieshang_Directory_V1_Account? = nil
     public var principal: Xieshang_Common_V1_Principal? = nil
+    public var tokenExpiresAtUnixMs: Int64 = 0
 
     /// A message with every field at its default.
     public init() {}
@@ -1667,12 +1668,14 @@ extension Xieshang_Directory_V1_AuthenticateResponse: ProtoCMessage {
     public func cFill(_ p: UnsafeMutablePointer<CStruct>, _ arena: ProtoArena) {
         if let v = self.account { p.pointee.account = arena.message(v) }
         if let v = self.principal { p.pointee.principal = arena.message(v) }
+        p.pointee.token_expires_at_unix_ms = self.tokenExpiresAtUnixMs
     }
 
     public init(c p: UnsafePointer<CStruct>) throws {
         self.init()
         if let v = p.pointee.account { self.account = try ProtoC.message(v, as: Xieshang_Directory_V1_Account.self, field: "account") }
         if let v = p.pointee.principal { self.principal = try ProtoC.message(v, as: Xieshang_Common_V1_Principal.self, field: "principal") }
+        self.tokenExpiresAtUnixMs = p.pointee.token_expires_at_unix_ms
     }
 }
 

@@ -125,10 +125,12 @@ extension DirectoryService {
     public func resolveToken(request: Xieshang_Directory_V1_ResolveTokenRequest, context: ServerContext) async throws -> Xieshang_Directory_V1_AuthenticateResponse {
         let caller = try Caller(context: context)
         guard caller.isSystem else { throw DomainError.forbidden("resolving tokens is the gateway's") }
-        guard let (_, account) = try await store.token(hash: Secrets.tokenHash(request.secret), now: Clock.nowMilliseconds()) else {
+        guard let (token, account) = try await store.token(hash: Secrets.tokenHash(request.secret), now: Clock.nowMilliseconds()) else {
             throw DomainError.unauthenticated("unknown, revoked or expired token")
         }
-        return account.authenticated
+        var r = account.authenticated
+        r.tokenExpiresAtUnixMs = token.expiresAtUnixMs
+        return r
     }
 
     // MARK: Calendar

@@ -7,8 +7,11 @@ import XieshangStore
 
 /// Turns credentials into principals: password login (through the directory's `Authenticate`,
 /// then a session token from its `CreateToken`) and bearer tokens (the directory's
-/// `ResolveToken`, remembered for ``cacheSeconds`` so each call does not cost a directory hop —
-/// a revoked token stops working within that time).
+/// `ResolveToken`, remembered for ``cacheSeconds`` so each call does not cost a directory hop,
+/// and never past the token's own expiry). ``followDirectory()`` watches the directory's
+/// accounts and tokens and forgets an account's cached tokens the moment one of them changes
+/// (revoked, disabled, roles changed), so revocation reaches every gateway at once; while that
+/// feed is not caught up, tokens are remembered for ``unfollowedSeconds`` only.
 public final class Authenticator: Sendable {
     /// An authenticated caller and what the policy needs to know about its committee.
     public struct Session: Sendable {
@@ -26,8 +29,15 @@ public final class Authenticator: Sendable {
     /// How long a resolved token is trusted without asking the directory again, seconds.
     public let cacheSeconds: Double
 
+    /// How long a token is remembered while the directory's feed is not followed, seconds.
+    public let unfollowedSeconds: Double = 2
+
     private struct Cached { let session: Session; let until: NIODeadline }
     private let tokens = NIOLockedValueBox<[String: Cached]>([:])
+    /// Bumped by every invalidation: a resolution that raced one is not cached.
+    private let generation = NIOLockedValueBox<UInt64>(0)
+    /// Whether the directory's feed is caught up (its last heartbeat came after the last event).
+    private let following = NIOLockedValueBox(false)
     private let committees = NIOLockedValueBox<[Int64: (name: String, prefecture: Bool, until: NIODeadline)]>([:])
 
     public init(directory: any ClientTransport, signer: PrincipalSigner, sessionSeconds: Double = 12 * 3600, cacheSeconds: Double = 30) {
@@ -76,6 +86,7 @@ public final class Authenticator: Sendable {
         let secret = String(parts[1])
         let now = NIODeadline.now()
         if let hit = tokens.withLockedValue({ $0[secret] }), hit.until > now { return hit.session }
+        let seen = generation.withLockedValue { $0 }
         var req = Xieshang_Directory_V1_ResolveTokenRequest()
         req.secret = secret
         let resolved: Xieshang_Directory_V1_AuthenticateResponse
@@ -89,11 +100,70 @@ public final class Authenticator: Sendable {
         let committee = try await committeeInfo(principal.committeeId)
         let session = Session(principal: principal, committeeName: committee.name, prefecture: committee.prefecture,
                               signed: signer.metadata(for: principal))
+        var until = now + .milliseconds(Int64((following.withLockedValue { $0 } ? cacheSeconds : unfollowedSeconds) * 1000))
+        if resolved.tokenExpiresAtUnixMs > 0 {
+            // An expired token never passes: the cache ends with the token.
+            let left = resolved.tokenExpiresAtUnixMs - XieshangStore.Clock.nowMilliseconds()
+            until = min(until, now + .milliseconds(max(left, 0)))
+        }
         tokens.withLockedValue { t in
             if t.count > 50_000 { t = t.filter { $0.value.until > now } }
-            t[secret] = Cached(session: session, until: now + .milliseconds(Int64(cacheSeconds * 1000)))
+            // Not cached if an account changed while the directory was asked (its answer may be older).
+            if generation.withLockedValue({ $0 }) == seen { t[secret] = Cached(session: session, until: until) }
         }
         return session
+    }
+
+    /// Forgets every cached token of `account` (a token of it, or the account, changed).
+    func invalidate(account: Int64) {
+        generation.withLockedValue { $0 &+= 1 }
+        tokens.withLockedValue { t in t = t.filter { $0.value.session.principal.accountId != account } }
+    }
+
+    /// Follows the directory's account and token events until cancelled, reconnecting after a
+    /// failure from where it stopped. Every change of an account or of one of its tokens drops
+    /// that account's cached tokens.
+    public func followDirectory() -> Task<Void, Never> {
+        Task { [self] in
+            var cursor: Int64 = 0
+            while !Task.isCancelled {
+                var req = Xieshang_Events_V1_WatchRequest()
+                req.afterCursor = cursor
+                req.entityKinds = [Self.accountKind, Self.tokenKind]
+                req.heartbeats = true
+                let call = directory.watch(req, options: CallOptions(metadata: system.metadata))
+                do {
+                    for try await e in call.responses {
+                        cursor = max(cursor, e.sequence)
+                        if e.entityKind.isEmpty {
+                            following.withLockedValue { $0 = true }  // caught up with the head
+                            continue
+                        }
+                        if let account = Self.account(of: e) { invalidate(account: account) }
+                    }
+                } catch {}
+                // Until the feed is back, nothing tells of revocations: cache briefly, and forget now.
+                following.withLockedValue { $0 = false }
+                tokens.withLockedValue { $0.removeAll() }
+                try? await Task.sleep(nanoseconds: 1_000_000_000)
+            }
+        }
+    }
+
+    /// The directory's entity kinds for accounts and tokens (its StoredEntity names).
+    static let accountKind = "account", tokenKind = "api_token"
+
+    /// The account an account or token event is about.
+    static func account(of e: Xieshang_Events_V1_Event) -> Int64? {
+        switch e.entityKind {
+        case accountKind:
+            return Int64(e.entityId)
+        case tokenKind:
+            let payload = e.after.isEmpty ? e.before : e.after
+            return (try? Xieshang_Directory_V1_ApiToken(serializedBytes: payload))?.accountId
+        default:
+            return nil
+        }
     }
 
     /// A committee's name and level (remembered for five minutes).

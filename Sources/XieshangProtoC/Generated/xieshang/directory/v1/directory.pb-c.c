@@ -5478,7 +5478,7 @@ const ProtobufCMessageDescriptor xieshang__directory__v1__authenticate_request__
   (ProtobufCMessageInit) xieshang__directory__v1__authenticate_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor xieshang__directory__v1__authenticate_response__field_descriptors[2] =
+static const ProtobufCFieldDescriptor xieshang__directory__v1__authenticate_response__field_descriptors[3] =
 {
   {
     "account",
@@ -5504,15 +5504,28 @@ static const ProtobufCFieldDescriptor xieshang__directory__v1__authenticate_resp
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "token_expires_at_unix_ms",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Xieshang__Directory__V1__AuthenticateResponse, token_expires_at_unix_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned xieshang__directory__v1__authenticate_response__field_indices_by_name[] = {
   0,   /* field[0] = account */
   1,   /* field[1] = principal */
+  2,   /* field[2] = token_expires_at_unix_ms */
 };
 static const ProtobufCIntRange xieshang__directory__v1__authenticate_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor xieshang__directory__v1__authenticate_response__descriptor =
 {
@@ -5522,7 +5535,7 @@ const ProtobufCMessageDescriptor xieshang__directory__v1__authenticate_response_
   "Xieshang__Directory__V1__AuthenticateResponse",
   "xieshang.directory.v1",
   sizeof(Xieshang__Directory__V1__AuthenticateResponse),
-  2,
+  3,
   xieshang__directory__v1__authenticate_response__field_descriptors,
   xieshang__directory__v1__authenticate_response__field_indices_by_name,
   1,  xieshang__directory__v1__authenticate_response__number_ranges,

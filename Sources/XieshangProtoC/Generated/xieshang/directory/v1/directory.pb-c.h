@@ -836,10 +836,15 @@ struct  Xieshang__Directory__V1__AuthenticateResponse
   ProtobufCMessage base;
   Xieshang__Directory__V1__Account *account;
   Xieshang__Common__V1__Principal *principal;
+  /*
+   * ResolveToken: when the token stops working (ms since 1970; 0: never). A gateway caches a
+   * resolved token no longer than this.
+   */
+  int64_t token_expires_at_unix_ms;
 };
 #define XIESHANG__DIRECTORY__V1__AUTHENTICATE_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&xieshang__directory__v1__authenticate_response__descriptor) \
-    , NULL, NULL }
+    , NULL, NULL, 0 }
 
 
 /*
