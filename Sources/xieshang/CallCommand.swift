@@ -33,14 +33,7 @@ struct CallCommand: AsyncParsableCommand {
     @Option(help: "Committee id for a public call without a token (x-xieshang-committee).")
     var committee: Int64?
 
-    @Flag(help: "Call over TLS (ALPN h2), checking the server's certificate against --tls-ca or the system's roots.")
-    var tls = false
-
-    @Option(name: .customLong("tls-ca"), help: "PEM bundle to trust for --tls (env XIESHANG_TLS_CA); implies --tls.")
-    var tlsCA: String?
-
-    @Option(name: .customLong("tls-server-name"), help: "Name the server's certificate must carry, when it is not the address's host.")
-    var tlsServerName: String?
+    @OptionGroup var tlsOptions: ClientTLSOptions
 
     @Option(help: "Seconds to wait.")
     var timeout: Double = 30
@@ -73,13 +66,7 @@ struct CallCommand: AsyncParsableCommand {
         if let t = token ?? env["XIESHANG_TOKEN"], !t.isEmpty { metadata.add("authorization", "Bearer \(t)") }
         if let committee { metadata.add("x-xieshang-committee", String(committee)) }
         let options = CallOptions(metadata: metadata, timeout: timeout)
-        var channelConfig = ChannelConfiguration()
-        let ca = tlsCA ?? env["XIESHANG_TLS_CA"]
-        if tls || ca != nil {
-            if let ca, !FileManager.default.isReadableFile(atPath: ca) { throw ValidationError("TLS CA file \(ca) cannot be read") }
-            channelConfig.tls = ClientTLS(trustRootsFile: ca, serverHostname: tlsServerName)
-        }
-        let channel = RPCChannel(host: target.host, port: target.port, configuration: channelConfig)
+        let channel = RPCChannel(host: target.host, port: target.port, configuration: try tlsOptions.channelConfiguration())
         let d = MethodDescriptor<RawMessage, RawMessage>(service: m.service, method: m.name, kind: m.kind)
         var failure: RPCError?
         do {

@@ -21,11 +21,13 @@ struct HealthCommand: AsyncParsableCommand {
     @Option(help: "Seconds to wait.")
     var timeout: Double = 3
 
+    @OptionGroup var tlsOptions: ClientTLSOptions
+
     func run() async throws {
         guard let target = BalancedChannel.parseTargets(address)?.first else {
             throw ValidationError("address '\(address)' is not host:port")
         }
-        let channel = RPCChannel(host: target.host, port: target.port)
+        let channel = RPCChannel(host: target.host, port: target.port, configuration: try tlsOptions.channelConfiguration())
         var req = Grpc_Health_V1_HealthCheckRequest()
         req.service = service
         let answer: Result<Grpc_Health_V1_HealthCheckResponse, Error>

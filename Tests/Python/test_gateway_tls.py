@@ -134,6 +134,12 @@ def test_xieshang_call_with_tls(tls_system):
     # The system's roots do not know this certificate.
     refused = subprocess.run(base + ["--tls"], capture_output=True, text=True, timeout=30)
     assert refused.returncode == 1 and refused.stderr.startswith("UNAVAILABLE"), refused.stderr
+    # The health probe too (what a container's health check runs).
+    health = [str(require_xieshang_bin()), "health", "--address", f"localhost:{tls_system['port']}"]
+    probe = subprocess.run(health + ["--tls-ca", str(tls_system["cert"])], capture_output=True, text=True, timeout=30)
+    assert probe.returncode == 0 and probe.stdout.strip() == "SERVING", probe.stdout + probe.stderr
+    plain = subprocess.run(health, capture_output=True, text=True, timeout=30)
+    assert plain.returncode == 2 and plain.stdout.startswith("unreachable"), plain.stdout
 
 
 def test_the_gateway_reaches_a_service_over_tls(tls_system):
