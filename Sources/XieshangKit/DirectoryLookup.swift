@@ -250,6 +250,16 @@ extension DirectoryLookup {
         return cal
     }
 
+    /// Working days each of `dueDates` is overdue at `asOf` on the committee's calendar
+    /// (negative: working days left; 0 for a date that does not parse), as every time limit counts.
+    public func workingDaysOverdue(_ dueDates: [String], asOf: CivilDate, committee: Int64) async throws -> [Int32] {
+        let dues = dueDates.map { CivilDate($0) }
+        let known = dues.compactMap { $0 }
+        guard let first = known.min(), let last = known.max() else { return dueDates.map { _ in 0 } }
+        let cal = try await calendar(from: min(first, asOf), to: max(last, asOf), committee: committee)
+        return dues.map { due in due.map { Int32(cal.workingDays(from: $0, to: asOf).days) } ?? 0 }
+    }
+
     /// `date` moved forward to the first working day on or after it.
     public func workingDay(onOrAfter date: CivilDate, committee: Int64) async throws -> CivilDate {
         try await addWorkingDays(1, to: date.adding(days: -1), committee: committee)

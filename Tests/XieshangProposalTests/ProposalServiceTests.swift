@@ -232,11 +232,14 @@ final class ProposalServiceTests: XCTestCase {
             chase.whom = "办公室"
             _ = try await h.client.chaseProposal(chase, options: h.staff)
             var list = Xieshang_Proposal_V1_ChaseListRequest()
-            list.asOf = try XCTUnwrap(CivilDate(p.dueDate)).adding(days: 2).description
+            list.asOf = try XCTUnwrap(CivilDate(p.dueDate)).adding(days: 7).description
             list.leaderAccountId = d.leaderAccount
             let byLeader = try await h.client.listChase(list, options: h.as(.leader))
             XCTAssertEqual(byLeader.entries.map { $0.proposal?.id }, [p.id])
-            XCTAssertEqual(byLeader.entries.first?.daysOverdue, 2)
+            // A week past the due date is five working days overdue (the weekend does not count).
+            let counted = try await h.directory.workingDays(from: p.dueDate, to: list.asOf)
+            XCTAssertEqual(byLeader.entries.first?.daysOverdue, counted)
+            XCTAssertEqual(byLeader.entries.first?.daysOverdue, 5)
             XCTAssertEqual(byLeader.entries.first?.chaseCount, 1)
             list.leaderAccountId = 0
             // A unit's list holds what it leads or co-handles, and nothing else.

@@ -50,6 +50,15 @@ public final class DirectoryFixture {
     }
 
     /// Call options as a principal of `committee` with `role`.
+    /// Working days in (from, to] on the committee's calendar, as the directory counts them.
+    public func workingDays(from: String, to: String) async throws -> Int32 {
+        var r = Xieshang_Directory_V1_CountWorkingDaysRequest()
+        r.from = from
+        r.to = to
+        return try await Xieshang_Directory_V1_DirectoryServiceClient(channel: channel)
+            .countWorkingDays(r, options: Self.options(.liaisonStaff, committee: committee)).days
+    }
+
     public static func options(_ role: Xieshang_Common_V1_Role, committee: Int64, member: Int64 = 0, unit: Int64 = 0,
                                account: Int64? = nil) -> CallOptions {
         var p = Xieshang_Common_V1_Principal()

@@ -282,18 +282,20 @@ extension IntakeService: Xieshang_Intake_V1_IntakeServiceProvider {
         var q = ItemQuery()
         q.unitID = request.unitId
         if !Self.seesAll(caller) { q.unitID = caller.principal.unitId }
+        // Working days, as every time limit is counted.
         if request.withinDays == 0 {
             q.overdueOn = asOf.description
         } else {
-            q.dueBy = CivilDate(dayNumber: asOf.dayNumber + Int(request.withinDays)).description
+            q.dueBy = try await directory.addWorkingDays(request.withinDays, to: asOf, committee: caller.committeeID).description
         }
         let page = try await store.list(committee: caller.committeeID, query: q,
                                              page: PageRequest(size: request.pageSize, token: request.pageToken))
+        let overdue = try await directory.workingDaysOverdue(page.items.map(\.dueDate), asOf: asOf, committee: caller.committeeID)
         var r = Xieshang_Intake_V1_ChaseListResponse()
-        r.entries = page.items.map { item in
+        r.entries = zip(page.items, overdue).map { item, days in
             var e = Xieshang_Intake_V1_ChaseEntry()
             e.item = item
-            e.daysOverdue = Int32(asOf.dayNumber - (CivilDate(item.dueDate)?.dayNumber ?? asOf.dayNumber))
+            e.daysOverdue = days
             e.chaseCount = Int32(item.chases.count)
             e.lastChasedAtUnixMs = item.chases.last?.atUnixMs ?? 0
             return e

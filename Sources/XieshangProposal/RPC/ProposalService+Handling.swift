@@ -118,12 +118,13 @@ extension ProposalService {
         } else {
             q.dueBy = try await directory.addWorkingDays(request.withinDays, to: asOf, committee: caller.committeeID).description
         }
-        let found = try await store.all(committee: caller.committeeID, query: q)
+        let found = try await store.all(committee: caller.committeeID, query: q).sorted { ($0.dueDate, $0.id) < ($1.dueDate, $1.id) }
+        let overdue = try await directory.workingDaysOverdue(found.map(\.dueDate), asOf: asOf, committee: caller.committeeID)
         var r = Xieshang_Proposal_V1_ChaseListResponse()
-        r.entries = found.sorted { ($0.dueDate, $0.id) < ($1.dueDate, $1.id) }.map { p in
+        r.entries = zip(found, overdue).map { p, days in
             var e = Xieshang_Proposal_V1_ChaseEntry()
             e.proposal = p
-            e.daysOverdue = Int32(asOf.dayNumber - (CivilDate(p.dueDate)?.dayNumber ?? asOf.dayNumber))
+            e.daysOverdue = days
             e.chaseCount = Int32(p.chases.count)
             e.lastChasedAtUnixMs = p.chases.last?.atUnixMs ?? 0
             return e

@@ -678,7 +678,7 @@ struct  Xieshang__Intake__V1__ChaseEntry
   ProtobufCMessage base;
   Xieshang__Intake__V1__Item *item;
   /*
-   * Calendar days past the due date (negative: days left).
+   * Working days past the due date on the committee's calendar (negative: working days left).
    */
   int32_t days_overdue;
   int32_t chase_count;

@@ -787,7 +787,7 @@ struct  Xieshang__Proposal__V1__ChaseEntry
   ProtobufCMessage base;
   Xieshang__Proposal__V1__Proposal *proposal;
   /*
-   * Calendar days past the due date (negative: days left).
+   * Working days past the due date on the committee's calendar (negative: working days left).
    */
   int32_t days_overdue;
   int32_t chase_count;
