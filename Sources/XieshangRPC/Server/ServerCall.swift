@@ -37,6 +37,16 @@ final class ServerCall: @unchecked Sendable {
         }
     }
 
+    /// Runs `handler` on this call as a task, on the connection's loop when `executor` is given,
+    /// with ``ServerContext/current`` set for the calls it makes.
+    func run(_ handler: MethodHandler, on executor: EventLoopExecutor?) -> Task<Void, Never> {
+        let ctx = context
+        let work: @Sendable () async -> Void = {
+            await ServerContext.$current.withValue(ctx) { await handler.run(self) }
+        }
+        return executor.map { Task(executorPreference: $0, operation: work) } ?? Task(operation: work)
+    }
+
     func takeSingleRequest<T: ProtoMessage>(_: T.Type) throws -> T {
         try T(serializedBytes: singleRequest)
     }

@@ -516,15 +516,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, H2SessionDelegate, Ca
 
     private func start(_ s: Stream) {
         guard let call = s.call, let handler = s.handler else { return }
-        let ctx = call.context
-        let work: @Sendable () async -> Void = {
-            await ServerContext.$current.withValue(ctx) { await handler.run(call) }
-        }
-        if let executor {
-            s.task = Task(executorPreference: executor, operation: work)
-        } else {
-            s.task = Task(operation: work)
-        }
+        s.task = call.run(handler, on: executor)
     }
 
     private func abandon(_ s: Stream) {

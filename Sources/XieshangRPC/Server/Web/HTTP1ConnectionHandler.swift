@@ -300,11 +300,7 @@ final class HTTP1ConnectionHandler: ChannelInboundHandler, CallSink, ServerConne
 
     private func start(_ x: Exchange) {
         guard let call = x.call, let handler = x.handler else { return }
-        let ctx = call.context
-        let work: @Sendable () async -> Void = {
-            await ServerContext.$current.withValue(ctx) { await handler.run(call) }
-        }
-        x.task = executor.map { Task(executorPreference: $0, operation: work) } ?? Task(operation: work)
+        x.task = call.run(handler, on: executor)
     }
 
     private func abandon(_ x: Exchange) {
