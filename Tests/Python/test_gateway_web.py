@@ -584,3 +584,38 @@ def test_revoked_disabled_and_expired_tokens_stop_at_once(system):
         assert who(system, short.secret) == 401
     finally:
         channel.close()
+
+
+# ---------------------------------------------------------------------------
+# A lead proposer corrects a joint proposal and closes its signing through the gateway
+# ---------------------------------------------------------------------------
+
+
+def test_a_lead_proposer_corrects_and_closes_signing_through_the_gateway(system):
+    from xieshang.proposal.v1 import proposal_pb2 as ppb, proposal_pb2_grpc
+    import datetime
+    channel = grpc.insecure_channel(f"127.0.0.1:{system.port}")
+    try:
+        gateway = gateway_pb2_grpc.GatewayServiceStub(channel)
+        proposals = proposal_pb2_grpc.ProposalServiceStub(channel)
+        lead = system.auth("changshun.member1")
+        member2 = gateway.Login(gateway_pb2.LoginRequest(username="changshun.member2", password="xieshang-demo"),
+                                metadata=(("x-forwarded-for", "203.0.113.91"),), timeout=20)
+        deadline = (datetime.date.today() + datetime.timedelta(days=5)).isoformat()
+        p = proposals.SubmitProposal(ppb.Proposal(
+            proposer_kind=ppb.PROPOSER_KIND_JOINT, session=ppb.SESSION_PLENARY, session_name="九届五次会议",
+            title="关于规范校外培训的提案", reasons="校外培训收费不透明。", suggestions="建立监管平台。", category="教育",
+            co_signers=[ppb.CoSigner(member_id=member2.principal.member_id)], signing_deadline=deadline), metadata=lead, timeout=20)
+        assert p.state == ppb.PROPOSAL_STATE_SIGNING
+        p.suggestions = "建立监管平台，公开收费标准。"
+        p = proposals.UpdateProposal(p, metadata=lead, timeout=20)
+        assert p.suggestions == "建立监管平台，公开收费标准。" and p.steps[-1].action == "revised"
+        p = proposals.SignProposal(ppb.SignRequest(id=p.id, confirm=True), metadata=(("authorization", f"Bearer {member2.token}"),), timeout=20)
+        closed = proposals.CloseSigning(ppb.ProposalRef(id=p.id, version=p.version), metadata=lead, timeout=20)
+        assert closed.state == ppb.PROPOSAL_STATE_SUBMITTED
+        # A leader is not a proposer: refused by the gateway's table.
+        with pytest.raises(grpc.RpcError) as e:
+            proposals.UpdateProposal(closed, metadata=system.auth("changshun.leader"), timeout=20)
+        assert e.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    finally:
+        channel.close()

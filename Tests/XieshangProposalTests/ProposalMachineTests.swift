@@ -30,6 +30,7 @@ final class ProposalMachineTests: XCTestCase {
             (.setKey(true, leaderAccountID: 2, leaderName: "刘主席"), staff), (.chase(chase), staff),
             (.evaluate(.satisfied, comment: "", rehandleDueDate: ""), proposer), (.followUpReview(on: "", findings: "已落实"), staff),
             (.convert(conversion), staff), (.link(kind: .intakeItem, targetID: 12), staff),
+            (.revise(Revision(title: "关于改善背街小巷照明的建议", reasons: "夜间照明不足", suggestions: "增设路灯", category: "城建")), proposer),
         ]
     }
 
@@ -86,6 +87,32 @@ final class ProposalMachineTests: XCTestCase {
                     XCTAssertEqual(e.rpcError.code, .permissionDenied, "\(command.name) by \(who.name): \(e)")
                 }
             }
+        }
+    }
+
+    /// A revision before review: the text changes, and in signing the co-signers who answered
+    /// are asked again; the same text changes nothing for them.
+    func testRevisionAsksCoSignersAgainWhenTheTextChanged() throws {
+        let r = Revision(title: "新标题", reasons: "新案由", suggestions: "新办法", category: "教育")
+        let (signing, type) = try ProposalMachine.apply(.revise(r), to: Self.proposal(.signing), by: Self.proposer, at: 1000)
+        XCTAssertEqual(type, "proposal.revised")
+        XCTAssertEqual([signing.title, signing.reasons, signing.suggestions, signing.category], ["新标题", "新案由", "新办法", "教育"])
+        XCTAssertEqual(signing.state, .signing)
+        XCTAssertEqual(signing.coSigners.map(\.status), [.pending], "signed the old text")
+        XCTAssertTrue(signing.steps.last?.note.contains("co-signers") == true)
+        // Only the category changed: the signatures stand.
+        var same = Self.proposal(.signing)
+        same.title = "旧标题"
+        same.reasons = "旧案由"
+        same.suggestions = "旧办法"
+        let (kept, _) = try ProposalMachine.apply(.revise(Revision(title: "旧标题", reasons: "旧案由", suggestions: "旧办法", category: "教育")),
+                                                 to: same, by: Self.proposer, at: 1000)
+        XCTAssertEqual(kept.coSigners.map(\.status), [.confirmed])
+        // Submitted: staff may correct it too; a co-signer may not.
+        let (submitted, _) = try ProposalMachine.apply(.revise(r), to: Self.proposal(.submitted), by: Self.staff, at: 1000)
+        XCTAssertEqual(submitted.title, "新标题")
+        XCTAssertThrowsError(try ProposalMachine.apply(.revise(r), to: Self.proposal(.submitted), by: Self.coSigner, at: 1000)) {
+            XCTAssertEqual(($0 as? DomainError)?.rpcError.code, .permissionDenied)
         }
     }
 

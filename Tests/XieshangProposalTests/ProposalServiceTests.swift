@@ -29,6 +29,30 @@ final class ProposalServiceTests: XCTestCase {
             await assertStatus(.notFound, "a member who is not a co-signer signs (and cannot see it)") {
                 _ = try await h.client.signProposal(sign, options: h.as(.member, member: 999))
             }
+
+            // Corrected while signing: the co-signer who signed the old text is asked again.
+            var revised = p
+            revised.title = "关于加快老旧小区改造和加装电梯的提案"
+            revised.suggestions = "分批改造，加装电梯"
+            await assertStatus(.permissionDenied, "a co-signer corrects the lead's text") {
+                _ = try await h.client.updateProposal(revised, options: h.as(.member, member: d.unitMember))
+            }
+            revised.title = ""
+            await assertStatus(.invalidArgument, mentioning: "title", "an empty title") {
+                _ = try await h.client.updateProposal(revised, options: h.proposer)
+            }
+            revised.title = "关于加快老旧小区改造和加装电梯的提案"
+            p = try await h.client.updateProposal(revised, options: h.proposer)
+            XCTAssertEqual(p.title, "关于加快老旧小区改造和加装电梯的提案")
+            XCTAssertEqual(p.coSigners.map(\.status), [.pending, .pending])
+            XCTAssertEqual(p.steps.last?.action, "revised")
+            await assertStatus(.aborted, "a stale version") { _ = try await h.client.updateProposal(revised, options: h.proposer) }
+            p = try await h.client.signProposal(sign, options: h.as(.member, member: d.unitMember))
+            var search = Xieshang_Proposal_V1_ListProposalsRequest()
+            search.query = "加装电梯"
+            let v0 = try await h.client.listProposals(search, options: h.staff).proposals.map(\.id)
+            XCTAssertEqual(v0, [p.id], "the search index follows the new title")
+
             var close = Xieshang_Proposal_V1_ProposalRef()
             close.id = p.id
             await assertStatus(.failedPrecondition, mentioning: "张丽", "closing while a co-signer has not answered") {
@@ -50,6 +74,11 @@ final class ProposalServiceTests: XCTestCase {
             let second = try await h.register(try await h.submit("关于发展特色农业的提案", category: "农业").id)
             XCTAssertEqual(second.number, 2)
             await assertStatus(.failedPrecondition, mentioning: "registered", "registering twice") { _ = try await h.register(p.id) }
+            var late = p
+            late.title = "登记后再改"
+            await assertStatus(.failedPrecondition, mentioning: "registered", "correcting after review began") {
+                _ = try await h.client.updateProposal(late, options: h.proposer)
+            }
 
             // 交: a lead unit and a co-unit; the reply is due three months on, on a working day.
             p = try await h.assign(p.id, co: [d.otherUnit])
@@ -127,7 +156,8 @@ final class ProposalServiceTests: XCTestCase {
             XCTAssertEqual(p.conversions.first?.title, "《长顺县老旧小区改造实施方案》")
 
             let events = try await h.history(p.id)
-            XCTAssertEqual(events, ["proposal.created", "proposal.signed", "proposal.signing_closed", "proposal.registered",
+            XCTAssertEqual(events, ["proposal.created", "proposal.signed", "proposal.revised", "proposal.signed",
+                                    "proposal.signing_closed", "proposal.registered",
                                     "proposal.assigned", "proposal.contacted", "proposal.co_opinion_given", "proposal.replied",
                                     "proposal.rehandling", "proposal.replied", "proposal.evaluated", "proposal.key_set",
                                     "proposal.reviewed", "proposal.converted"])

@@ -2265,6 +2265,8 @@ public enum Xieshang_Proposal_V1_ProposalService {
             service: "xieshang.proposal.v1.ProposalService", method: "ExportProposals", kind: .unary)
         public static let withdrawProposal = MethodDescriptor<Xieshang_Proposal_V1_ProposalRef, Xieshang_Proposal_V1_Proposal>(
             service: "xieshang.proposal.v1.ProposalService", method: "WithdrawProposal", kind: .unary)
+        public static let updateProposal = MethodDescriptor<Xieshang_Proposal_V1_Proposal, Xieshang_Proposal_V1_Proposal>(
+            service: "xieshang.proposal.v1.ProposalService", method: "UpdateProposal", kind: .unary)
         public static let signProposal = MethodDescriptor<Xieshang_Proposal_V1_SignRequest, Xieshang_Proposal_V1_Proposal>(
             service: "xieshang.proposal.v1.ProposalService", method: "SignProposal", kind: .unary)
         public static let closeSigning = MethodDescriptor<Xieshang_Proposal_V1_ProposalRef, Xieshang_Proposal_V1_Proposal>(
@@ -2325,6 +2327,7 @@ public protocol Xieshang_Proposal_V1_ProposalServiceProvider: RPCService {
     func listProposals(request: Xieshang_Proposal_V1_ListProposalsRequest, context: ServerContext) async throws -> Xieshang_Proposal_V1_ListProposalsResponse
     func exportProposals(request: Xieshang_Proposal_V1_ListProposalsRequest, context: ServerContext) async throws -> Xieshang_Proposal_V1_CsvFile
     func withdrawProposal(request: Xieshang_Proposal_V1_ProposalRef, context: ServerContext) async throws -> Xieshang_Proposal_V1_Proposal
+    func updateProposal(request: Xieshang_Proposal_V1_Proposal, context: ServerContext) async throws -> Xieshang_Proposal_V1_Proposal
     func signProposal(request: Xieshang_Proposal_V1_SignRequest, context: ServerContext) async throws -> Xieshang_Proposal_V1_Proposal
     func closeSigning(request: Xieshang_Proposal_V1_ProposalRef, context: ServerContext) async throws -> Xieshang_Proposal_V1_Proposal
     func registerProposal(request: Xieshang_Proposal_V1_RegisterRequest, context: ServerContext) async throws -> Xieshang_Proposal_V1_Proposal
@@ -2361,6 +2364,7 @@ extension Xieshang_Proposal_V1_ProposalServiceProvider {
             MethodHandler(unary: Xieshang_Proposal_V1_ProposalService.Method.listProposals) { try await self.listProposals(request: $0, context: $1) },
             MethodHandler(unary: Xieshang_Proposal_V1_ProposalService.Method.exportProposals) { try await self.exportProposals(request: $0, context: $1) },
             MethodHandler(unary: Xieshang_Proposal_V1_ProposalService.Method.withdrawProposal) { try await self.withdrawProposal(request: $0, context: $1) },
+            MethodHandler(unary: Xieshang_Proposal_V1_ProposalService.Method.updateProposal) { try await self.updateProposal(request: $0, context: $1) },
             MethodHandler(unary: Xieshang_Proposal_V1_ProposalService.Method.signProposal) { try await self.signProposal(request: $0, context: $1) },
             MethodHandler(unary: Xieshang_Proposal_V1_ProposalService.Method.closeSigning) { try await self.closeSigning(request: $0, context: $1) },
             MethodHandler(unary: Xieshang_Proposal_V1_ProposalService.Method.registerProposal) { try await self.registerProposal(request: $0, context: $1) },
@@ -2421,6 +2425,11 @@ public struct Xieshang_Proposal_V1_ProposalServiceClient: Sendable {
     /// Calls `WithdrawProposal` and returns its response.
     public func withdrawProposal(_ request: Xieshang_Proposal_V1_ProposalRef, options: CallOptions = .init()) async throws -> Xieshang_Proposal_V1_Proposal {
         try await channel.unary(Xieshang_Proposal_V1_ProposalService.Method.withdrawProposal, request, options: options).message
+    }
+
+    /// Calls `UpdateProposal` and returns its response.
+    public func updateProposal(_ request: Xieshang_Proposal_V1_Proposal, options: CallOptions = .init()) async throws -> Xieshang_Proposal_V1_Proposal {
+        try await channel.unary(Xieshang_Proposal_V1_ProposalService.Method.updateProposal, request, options: options).message
     }
 
     /// Calls `SignProposal` and returns its response.

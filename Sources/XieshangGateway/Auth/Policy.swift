@@ -171,12 +171,16 @@ public struct Policy: Sendable {
         Rule("ProposalService/SubmitProposal", [.member, .committeeStaff, .committeeAdmin]),
         Rule("ProposalService/SignProposal", [.member]),
         Rule("ProposalService/WithdrawProposal", [.member, .committeeStaff, .committeeAdmin]),
+        // The lead proposer closes its own signing (the service checks it is theirs).
+        Rule("ProposalService/CloseSigning", [.member, .committeeStaff, .committeeAdmin]),
         Rule("ProposalService/EvaluateProposal", [.member, .committeeStaff, .committeeAdmin]),
         Rule("ProposalService/RequestReassignment", [.handlingUnit]),
         Rule("ProposalService/RecordContact", [.handlingUnit, .committeeStaff]),
         Rule("ProposalService/SubmitCoOpinion", [.handlingUnit]),
         Rule("ProposalService/ReplyProposal", [.handlingUnit, .committeeStaff]),
         Rule("ProposalService/SetKeyProposal", [.leader, .committeeStaff, .committeeAdmin]),
+        // The lead proposer or staff (the service checks which proposal and state).
+        Rule("ProposalService/UpdateProposal", [.member, .committeeStaff, .committeeAdmin]),
         Rule("ProposalService/SetSettings", [.committeeAdmin]),
         Rule("ProposalService/ScoreUnits", officials),
         Rule("ProposalService/Get*", accounts),

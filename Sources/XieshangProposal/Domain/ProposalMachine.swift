@@ -52,6 +52,8 @@ public enum ProposalCommand: Sendable, Equatable {
     case followUpReview(on: String, findings: String)
     case convert(Xieshang_Proposal_V1_Conversion)
     case link(kind: Xieshang_Proposal_V1_LinkKind, targetID: Int64)
+    /// The text corrected before review (checked by ``ProposalRules/revision(_:)``).
+    case revise(Revision)
 
     /// The action's name in steps, events (`proposal.<name>`) and errors.
     public var name: String {
@@ -75,6 +77,7 @@ public enum ProposalCommand: Sendable, Equatable {
         case .followUpReview: "reviewed"
         case .convert: "converted"
         case .link: "linked"
+        case .revise: "revised"
         }
     }
 
@@ -100,7 +103,23 @@ public enum ProposalCommand: Sendable, Equatable {
         case .followUpReview: "reviewed"
         case .convert: "recorded as converted"
         case .link: "linked"
+        case .revise: "revised"
         }
+    }
+}
+
+/// A proposal's corrected text: title, 案由, 办法 and category.
+public struct Revision: Sendable, Equatable {
+    public var title: String
+    public var reasons: String
+    public var suggestions: String
+    public var category: String
+
+    public init(title: String, reasons: String, suggestions: String, category: String) {
+        self.title = title
+        self.reasons = reasons
+        self.suggestions = suggestions
+        self.category = category
     }
 }
 
@@ -128,6 +147,8 @@ public enum ProposalMachine {
         case .evaluate: [.replied]
         case .followUpReview, .convert: [.replied, .evaluated]
         case .link: Set(ProposalState.allKnownCases).subtracting([.unspecified])
+        // Until review starts; a draft made by escalation is corrected this way too.
+        case .revise: [.signing, .submitted]
         }
     }
 
@@ -148,7 +169,7 @@ public enum ProposalMachine {
         switch command {
         case .sign:
             allowed = who.has(.member) && who.memberID != 0 && p.coSigners.contains { $0.memberId == who.memberID }
-        case .closeSigning, .withdraw:
+        case .closeSigning, .withdraw, .revise:
             allowed = staff || proposer(p, who)
         case .register, .decline, .merge, .absorb, .assign, .decideReassignment, .setKey, .chase, .followUpReview, .convert, .link:
             allowed = staff
@@ -348,6 +369,20 @@ public enum ProposalMachine {
             record.atUnixMs = ms
             next.conversions.append(record)
             note = c.title
+        case .revise(let r):
+            next.title = r.title
+            next.reasons = r.reasons
+            next.suggestions = r.suggestions
+            next.category = r.category
+            // Co-signers signed the old text: a changed text goes back to them.
+            let changed = r.title != p.title || r.reasons != p.reasons || r.suggestions != p.suggestions
+            if changed && p.state == .signing {
+                for i in next.coSigners.indices where next.coSigners[i].status != .pending {
+                    next.coSigners[i].status = .pending
+                    next.coSigners[i].answeredAtUnixMs = 0
+                }
+                note = "text changed: co-signers asked again"
+            }
         case .link(let kind, let target):
             guard kind != .unspecified else { throw DomainError.invalid(field: "kind", message: "required") }
             guard target > 0 else { throw DomainError.invalid(field: "target_id", message: "required") }

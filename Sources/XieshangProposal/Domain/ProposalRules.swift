@@ -71,10 +71,11 @@ public enum ProposalRules {
         try Check.known(r.session, "session")
         p.session = r.session
         p.sessionName = try Check.text(r.sessionName, "session_name", required: false, max: 40)
-        p.title = try Check.text(r.title, "title", max: maxTitle)
-        p.reasons = try longText(r.reasons, "reasons", max: maxBody)
-        p.suggestions = try longText(r.suggestions, "suggestions", max: maxBody)
-        p.category = try Check.text(r.category, "category", required: false, max: 20)
+        let text = try revision(r)
+        p.title = text.title
+        p.reasons = text.reasons
+        p.suggestions = text.suggestions
+        p.category = text.category
         guard r.attachments.count <= 20 else { throw DomainError.invalid(field: "attachments", message: "more than 20") }
         for (i, a) in r.attachments.enumerated() {
             var x = Xieshang_Proposal_V1_Attachment()
@@ -92,6 +93,14 @@ public enum ProposalRules {
             p.links.append(x)
         }
         return p
+    }
+
+    /// A proposal's text as submitted or revised: title, 案由 and 办法 required, category optional.
+    public static func revision(_ r: Proposal) throws -> Revision {
+        Revision(title: try Check.text(r.title, "title", max: maxTitle),
+                 reasons: try longText(r.reasons, "reasons", max: maxBody),
+                 suggestions: try longText(r.suggestions, "suggestions", max: maxBody),
+                 category: try Check.text(r.category, "category", required: false, max: 20))
     }
 
     /// Distinct unit ids, none zero or negative, at most ``maxUnits``; the lead not among the co-units.

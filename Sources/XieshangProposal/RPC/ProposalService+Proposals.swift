@@ -139,6 +139,13 @@ extension ProposalService: Xieshang_Proposal_V1_ProposalServiceProvider {
         try await transition(request.id, version: 0, try Caller(context: context), .sign(confirm: request.confirm))
     }
 
+    public func updateProposal(request: Xieshang_Proposal_V1_Proposal, context: ServerContext) async throws -> Xieshang_Proposal_V1_Proposal {
+        let caller = try Caller(context: context)
+        guard request.id > 0 else { throw DomainError.invalid(field: "id", message: "required") }
+        let revision = try ProposalRules.revision(request)
+        return try await transition(request.id, version: request.version, caller, .revise(revision))
+    }
+
     public func closeSigning(request: Xieshang_Proposal_V1_ProposalRef, context: ServerContext) async throws -> Xieshang_Proposal_V1_Proposal {
         try await transition(request.id, version: request.version, try Caller(context: context), .closeSigning)
     }

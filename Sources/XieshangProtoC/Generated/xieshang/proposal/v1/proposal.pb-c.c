@@ -6831,13 +6831,14 @@ const ProtobufCEnumDescriptor xieshang__proposal__v1__link_kind__descriptor =
   xieshang__proposal__v1__link_kind__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor xieshang__proposal__v1__proposal_service__method_descriptors[30] =
+static const ProtobufCMethodDescriptor xieshang__proposal__v1__proposal_service__method_descriptors[31] =
 {
   { "SubmitProposal", &xieshang__proposal__v1__proposal__descriptor, &xieshang__proposal__v1__proposal__descriptor },
   { "GetProposal", &xieshang__proposal__v1__get_request__descriptor, &xieshang__proposal__v1__proposal__descriptor },
   { "ListProposals", &xieshang__proposal__v1__list_proposals_request__descriptor, &xieshang__proposal__v1__list_proposals_response__descriptor },
   { "ExportProposals", &xieshang__proposal__v1__list_proposals_request__descriptor, &xieshang__proposal__v1__csv_file__descriptor },
   { "WithdrawProposal", &xieshang__proposal__v1__proposal_ref__descriptor, &xieshang__proposal__v1__proposal__descriptor },
+  { "UpdateProposal", &xieshang__proposal__v1__proposal__descriptor, &xieshang__proposal__v1__proposal__descriptor },
   { "SignProposal", &xieshang__proposal__v1__sign_request__descriptor, &xieshang__proposal__v1__proposal__descriptor },
   { "CloseSigning", &xieshang__proposal__v1__proposal_ref__descriptor, &xieshang__proposal__v1__proposal__descriptor },
   { "RegisterProposal", &xieshang__proposal__v1__register_request__descriptor, &xieshang__proposal__v1__proposal__descriptor },
@@ -6865,35 +6866,36 @@ static const ProtobufCMethodDescriptor xieshang__proposal__v1__proposal_service_
   { "History", &xieshang__events__v1__history_request__descriptor, &xieshang__events__v1__history_response__descriptor },
 };
 const unsigned xieshang__proposal__v1__proposal_service__method_indices_by_name[] = {
-  10,        /* AssignProposal */
-  17,        /* ChaseProposal */
-  6,        /* CloseSigning */
-  26,        /* CreateAppraisal */
-  12,        /* DecideReassignment */
-  8,        /* DeclineProposal */
-  19,        /* EvaluateProposal */
+  11,        /* AssignProposal */
+  18,        /* ChaseProposal */
+  7,        /* CloseSigning */
+  27,        /* CreateAppraisal */
+  13,        /* DecideReassignment */
+  9,        /* DeclineProposal */
+  20,        /* EvaluateProposal */
   3,        /* ExportProposals */
   1,        /* GetProposal */
-  23,        /* GetSettings */
-  29,        /* History */
-  22,        /* LinkProposal */
-  27,        /* ListAppraisals */
-  18,        /* ListChase */
+  24,        /* GetSettings */
+  30,        /* History */
+  23,        /* LinkProposal */
+  28,        /* ListAppraisals */
+  19,        /* ListChase */
   2,        /* ListProposals */
-  9,        /* MergeProposal */
-  13,        /* RecordContact */
-  21,        /* RecordConversion */
-  20,        /* RecordFollowUpReview */
-  7,        /* RegisterProposal */
-  15,        /* ReplyProposal */
-  11,        /* RequestReassignment */
-  25,        /* ScoreUnits */
-  16,        /* SetKeyProposal */
-  24,        /* SetSettings */
-  5,        /* SignProposal */
-  14,        /* SubmitCoOpinion */
+  10,        /* MergeProposal */
+  14,        /* RecordContact */
+  22,        /* RecordConversion */
+  21,        /* RecordFollowUpReview */
+  8,        /* RegisterProposal */
+  16,        /* ReplyProposal */
+  12,        /* RequestReassignment */
+  26,        /* ScoreUnits */
+  17,        /* SetKeyProposal */
+  25,        /* SetSettings */
+  6,        /* SignProposal */
+  15,        /* SubmitCoOpinion */
   0,        /* SubmitProposal */
-  28,        /* Watch */
+  5,        /* UpdateProposal */
+  29,        /* Watch */
   4         /* WithdrawProposal */
 };
 const ProtobufCServiceDescriptor xieshang__proposal__v1__proposal_service__descriptor =
@@ -6903,7 +6905,7 @@ const ProtobufCServiceDescriptor xieshang__proposal__v1__proposal_service__descr
   "ProposalService",
   "Xieshang__Proposal__V1__ProposalService",
   "xieshang.proposal.v1",
-  30,
+  31,
   xieshang__proposal__v1__proposal_service__method_descriptors,
   xieshang__proposal__v1__proposal_service__method_indices_by_name
 };
@@ -6947,13 +6949,21 @@ void xieshang__proposal__v1__proposal_service__withdraw_proposal(ProtobufCServic
   assert(service->descriptor == &xieshang__proposal__v1__proposal_service__descriptor);
   service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void xieshang__proposal__v1__proposal_service__update_proposal(ProtobufCService *service,
+                                                               const Xieshang__Proposal__V1__Proposal *input,
+                                                               Xieshang__Proposal__V1__Proposal_Closure closure,
+                                                               void *closure_data)
+{
+  assert(service->descriptor == &xieshang__proposal__v1__proposal_service__descriptor);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void xieshang__proposal__v1__proposal_service__sign_proposal(ProtobufCService *service,
                                                              const Xieshang__Proposal__V1__SignRequest *input,
                                                              Xieshang__Proposal__V1__Proposal_Closure closure,
                                                              void *closure_data)
 {
   assert(service->descriptor == &xieshang__proposal__v1__proposal_service__descriptor);
-  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void xieshang__proposal__v1__proposal_service__close_signing(ProtobufCService *service,
                                                              const Xieshang__Proposal__V1__ProposalRef *input,
@@ -6961,7 +6971,7 @@ void xieshang__proposal__v1__proposal_service__close_signing(ProtobufCService *s
                                                              void *closure_data)
 {
   assert(service->descriptor == &xieshang__proposal__v1__proposal_service__descriptor);
-  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void xieshang__proposal__v1__proposal_service__register_proposal(ProtobufCService *service,
                                                                  const Xieshang__Proposal__V1__RegisterRequest *input,
@@ -6969,7 +6979,7 @@ void xieshang__proposal__v1__proposal_service__register_proposal(ProtobufCServic
                                                                  void *closure_data)
 {
   assert(service->descriptor == &xieshang__proposal__v1__proposal_service__descriptor);
-  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void xieshang__proposal__v1__proposal_service__decline_proposal(ProtobufCService *service,
                                                                 const Xieshang__Proposal__V1__DeclineRequest *input,
@@ -6977,7 +6987,7 @@ void xieshang__proposal__v1__proposal_service__decline_proposal(ProtobufCService
                                                                 void *closure_data)
 {
   assert(service->descriptor == &xieshang__proposal__v1__proposal_service__descriptor);
-  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void xieshang__proposal__v1__proposal_service__merge_proposal(ProtobufCService *service,
                                                               const Xieshang__Proposal__V1__MergeRequest *input,
@@ -6985,7 +6995,7 @@ void xieshang__proposal__v1__proposal_service__merge_proposal(ProtobufCService *
                                                               void *closure_data)
 {
   assert(service->descriptor == &xieshang__proposal__v1__proposal_service__descriptor);
-  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void xieshang__proposal__v1__proposal_service__assign_proposal(ProtobufCService *service,
                                                                const Xieshang__Proposal__V1__AssignRequest *input,
@@ -6993,7 +7003,7 @@ void xieshang__proposal__v1__proposal_service__assign_proposal(ProtobufCService 
                                                                void *closure_data)
 {
   assert(service->descriptor == &xieshang__proposal__v1__proposal_service__descriptor);
-  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void xieshang__proposal__v1__proposal_service__request_reassignment(ProtobufCService *service,
                                                                     const Xieshang__Proposal__V1__ReassignmentRequest *input,
@@ -7001,7 +7011,7 @@ void xieshang__proposal__v1__proposal_service__request_reassignment(ProtobufCSer
                                                                     void *closure_data)
 {
   assert(service->descriptor == &xieshang__proposal__v1__proposal_service__descriptor);
-  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void xieshang__proposal__v1__proposal_service__decide_reassignment(ProtobufCService *service,
                                                                    const Xieshang__Proposal__V1__ReassignmentDecision *input,
@@ -7009,7 +7019,7 @@ void xieshang__proposal__v1__proposal_service__decide_reassignment(ProtobufCServ
                                                                    void *closure_data)
 {
   assert(service->descriptor == &xieshang__proposal__v1__proposal_service__descriptor);
-  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void xieshang__proposal__v1__proposal_service__record_contact(ProtobufCService *service,
                                                               const Xieshang__Proposal__V1__ContactRequest *input,
@@ -7017,7 +7027,7 @@ void xieshang__proposal__v1__proposal_service__record_contact(ProtobufCService *
                                                               void *closure_data)
 {
   assert(service->descriptor == &xieshang__proposal__v1__proposal_service__descriptor);
-  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void xieshang__proposal__v1__proposal_service__submit_co_opinion(ProtobufCService *service,
                                                                  const Xieshang__Proposal__V1__CoOpinionRequest *input,
@@ -7025,7 +7035,7 @@ void xieshang__proposal__v1__proposal_service__submit_co_opinion(ProtobufCServic
                                                                  void *closure_data)
 {
   assert(service->descriptor == &xieshang__proposal__v1__proposal_service__descriptor);
-  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void xieshang__proposal__v1__proposal_service__reply_proposal(ProtobufCService *service,
                                                               const Xieshang__Proposal__V1__ReplyRequest *input,
@@ -7033,7 +7043,7 @@ void xieshang__proposal__v1__proposal_service__reply_proposal(ProtobufCService *
                                                               void *closure_data)
 {
   assert(service->descriptor == &xieshang__proposal__v1__proposal_service__descriptor);
-  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void xieshang__proposal__v1__proposal_service__set_key_proposal(ProtobufCService *service,
                                                                 const Xieshang__Proposal__V1__KeyRequest *input,
@@ -7041,7 +7051,7 @@ void xieshang__proposal__v1__proposal_service__set_key_proposal(ProtobufCService
                                                                 void *closure_data)
 {
   assert(service->descriptor == &xieshang__proposal__v1__proposal_service__descriptor);
-  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void xieshang__proposal__v1__proposal_service__chase_proposal(ProtobufCService *service,
                                                               const Xieshang__Proposal__V1__ChaseRequest *input,
@@ -7049,7 +7059,7 @@ void xieshang__proposal__v1__proposal_service__chase_proposal(ProtobufCService *
                                                               void *closure_data)
 {
   assert(service->descriptor == &xieshang__proposal__v1__proposal_service__descriptor);
-  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void xieshang__proposal__v1__proposal_service__list_chase(ProtobufCService *service,
                                                           const Xieshang__Proposal__V1__ChaseListRequest *input,
@@ -7057,7 +7067,7 @@ void xieshang__proposal__v1__proposal_service__list_chase(ProtobufCService *serv
                                                           void *closure_data)
 {
   assert(service->descriptor == &xieshang__proposal__v1__proposal_service__descriptor);
-  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void xieshang__proposal__v1__proposal_service__evaluate_proposal(ProtobufCService *service,
                                                                  const Xieshang__Proposal__V1__EvaluateRequest *input,
@@ -7065,7 +7075,7 @@ void xieshang__proposal__v1__proposal_service__evaluate_proposal(ProtobufCServic
                                                                  void *closure_data)
 {
   assert(service->descriptor == &xieshang__proposal__v1__proposal_service__descriptor);
-  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void xieshang__proposal__v1__proposal_service__record_follow_up_review(ProtobufCService *service,
                                                                        const Xieshang__Proposal__V1__FollowUpReviewRequest *input,
@@ -7073,7 +7083,7 @@ void xieshang__proposal__v1__proposal_service__record_follow_up_review(ProtobufC
                                                                        void *closure_data)
 {
   assert(service->descriptor == &xieshang__proposal__v1__proposal_service__descriptor);
-  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void xieshang__proposal__v1__proposal_service__record_conversion(ProtobufCService *service,
                                                                  const Xieshang__Proposal__V1__ConversionRequest *input,
@@ -7081,7 +7091,7 @@ void xieshang__proposal__v1__proposal_service__record_conversion(ProtobufCServic
                                                                  void *closure_data)
 {
   assert(service->descriptor == &xieshang__proposal__v1__proposal_service__descriptor);
-  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void xieshang__proposal__v1__proposal_service__link_proposal(ProtobufCService *service,
                                                              const Xieshang__Proposal__V1__LinkRequest *input,
@@ -7089,7 +7099,7 @@ void xieshang__proposal__v1__proposal_service__link_proposal(ProtobufCService *s
                                                              void *closure_data)
 {
   assert(service->descriptor == &xieshang__proposal__v1__proposal_service__descriptor);
-  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void xieshang__proposal__v1__proposal_service__get_settings(ProtobufCService *service,
                                                             const Xieshang__Proposal__V1__SettingsRequest *input,
@@ -7097,7 +7107,7 @@ void xieshang__proposal__v1__proposal_service__get_settings(ProtobufCService *se
                                                             void *closure_data)
 {
   assert(service->descriptor == &xieshang__proposal__v1__proposal_service__descriptor);
-  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void xieshang__proposal__v1__proposal_service__set_settings(ProtobufCService *service,
                                                             const Xieshang__Proposal__V1__Settings *input,
@@ -7105,7 +7115,7 @@ void xieshang__proposal__v1__proposal_service__set_settings(ProtobufCService *se
                                                             void *closure_data)
 {
   assert(service->descriptor == &xieshang__proposal__v1__proposal_service__descriptor);
-  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void xieshang__proposal__v1__proposal_service__score_units(ProtobufCService *service,
                                                            const Xieshang__Proposal__V1__ScoreUnitsRequest *input,
@@ -7113,7 +7123,7 @@ void xieshang__proposal__v1__proposal_service__score_units(ProtobufCService *ser
                                                            void *closure_data)
 {
   assert(service->descriptor == &xieshang__proposal__v1__proposal_service__descriptor);
-  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void xieshang__proposal__v1__proposal_service__create_appraisal(ProtobufCService *service,
                                                                 const Xieshang__Proposal__V1__Appraisal *input,
@@ -7121,7 +7131,7 @@ void xieshang__proposal__v1__proposal_service__create_appraisal(ProtobufCService
                                                                 void *closure_data)
 {
   assert(service->descriptor == &xieshang__proposal__v1__proposal_service__descriptor);
-  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void xieshang__proposal__v1__proposal_service__list_appraisals(ProtobufCService *service,
                                                                const Xieshang__Proposal__V1__ListAppraisalsRequest *input,
@@ -7129,7 +7139,7 @@ void xieshang__proposal__v1__proposal_service__list_appraisals(ProtobufCService 
                                                                void *closure_data)
 {
   assert(service->descriptor == &xieshang__proposal__v1__proposal_service__descriptor);
-  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 28, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void xieshang__proposal__v1__proposal_service__watch(ProtobufCService *service,
                                                      const Xieshang__Events__V1__WatchRequest *input,
@@ -7137,7 +7147,7 @@ void xieshang__proposal__v1__proposal_service__watch(ProtobufCService *service,
                                                      void *closure_data)
 {
   assert(service->descriptor == &xieshang__proposal__v1__proposal_service__descriptor);
-  service->invoke(service, 28, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 29, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void xieshang__proposal__v1__proposal_service__history(ProtobufCService *service,
                                                        const Xieshang__Events__V1__HistoryRequest *input,
@@ -7145,7 +7155,7 @@ void xieshang__proposal__v1__proposal_service__history(ProtobufCService *service
                                                        void *closure_data)
 {
   assert(service->descriptor == &xieshang__proposal__v1__proposal_service__descriptor);
-  service->invoke(service, 29, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void xieshang__proposal__v1__proposal_service__init (Xieshang__Proposal__V1__ProposalService_Service *service,
                                                      Xieshang__Proposal__V1__ProposalService_ServiceDestroy destroy)

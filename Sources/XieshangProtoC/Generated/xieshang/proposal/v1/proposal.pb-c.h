@@ -2119,6 +2119,10 @@ struct Xieshang__Proposal__V1__ProposalService_Service
                             const Xieshang__Proposal__V1__ProposalRef *input,
                             Xieshang__Proposal__V1__Proposal_Closure closure,
                             void *closure_data);
+  void (*update_proposal)(Xieshang__Proposal__V1__ProposalService_Service *service,
+                          const Xieshang__Proposal__V1__Proposal *input,
+                          Xieshang__Proposal__V1__Proposal_Closure closure,
+                          void *closure_data);
   void (*sign_proposal)(Xieshang__Proposal__V1__ProposalService_Service *service,
                         const Xieshang__Proposal__V1__SignRequest *input,
                         Xieshang__Proposal__V1__Proposal_Closure closure,
@@ -2232,6 +2236,7 @@ void xieshang__proposal__v1__proposal_service__init (Xieshang__Proposal__V1__Pro
       function_prefix__ ## list_proposals,\
       function_prefix__ ## export_proposals,\
       function_prefix__ ## withdraw_proposal,\
+      function_prefix__ ## update_proposal,\
       function_prefix__ ## sign_proposal,\
       function_prefix__ ## close_signing,\
       function_prefix__ ## register_proposal,\
@@ -2277,6 +2282,10 @@ void xieshang__proposal__v1__proposal_service__withdraw_proposal(ProtobufCServic
                                                                  const Xieshang__Proposal__V1__ProposalRef *input,
                                                                  Xieshang__Proposal__V1__Proposal_Closure closure,
                                                                  void *closure_data);
+void xieshang__proposal__v1__proposal_service__update_proposal(ProtobufCService *service,
+                                                               const Xieshang__Proposal__V1__Proposal *input,
+                                                               Xieshang__Proposal__V1__Proposal_Closure closure,
+                                                               void *closure_data);
 void xieshang__proposal__v1__proposal_service__sign_proposal(ProtobufCService *service,
                                                              const Xieshang__Proposal__V1__SignRequest *input,
                                                              Xieshang__Proposal__V1__Proposal_Closure closure,
