@@ -619,3 +619,20 @@ def test_a_lead_proposer_corrects_and_closes_signing_through_the_gateway(system)
         assert e.value.code() == grpc.StatusCode.PERMISSION_DENIED
     finally:
         channel.close()
+
+
+def test_expect_100_continue_is_answered(system):
+    """curl asks before sending a body over 1 MiB; without an interim 100 it waits a second."""
+    body = json.dumps({"text": "路" * 400_000}).encode()
+    with tempfile.NamedTemporaryFile(suffix=".json") as f:
+        f.write(body)
+        f.flush()
+        started = time.monotonic()
+        out = subprocess.run(["curl", "-sS", "-v", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", system.url(SUBMIT_PUBLIC),
+                              "-H", "content-type: application/json", "-H", "x-xieshang-committee: 2",
+                              "-H", "x-forwarded-for: 203.0.113.95", "--data-binary", f"@{f.name}"],
+                             capture_output=True, text=True, timeout=30)
+        took = time.monotonic() - started
+    assert "Expect: 100-continue" in out.stderr and "< HTTP/1.1 100 Continue" in out.stderr, out.stderr[-2000:]
+    assert out.stdout == "400", out.stdout  # read whole, then refused by the service: text over 5,000 characters
+    assert took < 0.9, took

@@ -208,6 +208,10 @@ final class HTTP1ConnectionHandler: ChannelInboundHandler, CallSink, ServerConne
             }
         }
         if !handler.takesSingleRequest { start(x) }
+        // The call is accepted: a client waiting to send its body (curl does past 1 MiB) may now.
+        if head.headers[canonicalForm: "expect"].contains(where: { $0.lowercased() == "100-continue" }) {
+            context?.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
+        }
     }
 
     /// Bytes a request body may have: one message (and its prefix; base64 is a third larger).
