@@ -4,7 +4,7 @@
 set -euo pipefail
 
 APT_PACKAGES=(libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
-  libsqlite3-dev libpq-dev libsodium-dev nghttp2-client postgresql)
+  libsqlite3-dev libpq-dev libsodium-dev nghttp2-client postgresql curl openssl)
 PIP_PACKAGES=(grpcio grpcio-tools grpcio-health-checking grpcio-reflection protobuf pytest h2 pyyaml)
 
 missing=()
