@@ -410,6 +410,9 @@ final class HTTP1ConnectionHandler: ChannelInboundHandler, CallSink, ServerConne
         // once the body has been read and dropped: closing with unread bytes would reset the
         // connection and lose the answer. The request timeout bounds the wait.
         if !x.requestEnded && !x.bodiless { closeAfterResponse = true }
+        // The answer is out, whoever ended it: a handler still running (a deadline ended its
+        // stream) is stopped, or a watch would go on polling for nobody.
+        abandon(x)
         let close = closeAfterResponse && x.requestEnded
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { [weak self] _ in
             if close { self?.close() }
