@@ -76,7 +76,6 @@ DRIFT: set[tuple[str, str]] = {
     ("DirectoryService/ListTokens", "member"),
     ("IntakeService/AddFollowUp", "committee_admin"),
     ("IntakeService/AddInstruction", "committee_admin"),
-    ("IntakeService/AddInstruction", "leader"),
     ("IntakeService/CreateRelay", "committee_admin"),
     ("IntakeService/CreateReport", "committee_admin"),
     ("IntakeService/GetReport", "handling_unit"),
@@ -88,7 +87,6 @@ DRIFT: set[tuple[str, str]] = {
     ("IntakeService/ListReports", "handling_unit"),
     ("IntakeService/ListReports", "member"),
     ("IntakeService/RecordAdoption", "committee_admin"),
-    ("IntakeService/RecordAdoption", "leader"),
     ("IntakeService/RouteItem", "committee_admin"),
     ("IntakeService/SendReport", "committee_admin"),
     ("IntakeService/SubmitItem", "committee_admin"),
@@ -101,7 +99,6 @@ DRIFT: set[tuple[str, str]] = {
     ("ProposalService/MergeProposal", "committee_admin"),
     ("ProposalService/ScoreUnits", "liaison_staff"),
     ("ProposalService/SetKeyProposal", "committee_admin"),
-    ("ProposalService/SetKeyProposal", "leader"),
     ("ProposalService/SubmitProposal", "committee_admin"),
 }
 

@@ -32,7 +32,8 @@ final class ConsultationServiceTests: XCTestCase {
             plan = try await h.client.submitPlan(action, options: h.staff)
             action.note = "县委常委会"
             await assertStatus(.permissionDenied, "staff approving") { _ = try await h.client.approvePlan(action, options: h.staff) }
-            plan = try await h.client.approvePlan(action, options: h.admin)
+            await assertStatus(.permissionDenied, "a member approving") { _ = try await h.client.approvePlan(action, options: h.as(.member)) }
+            plan = try await h.client.approvePlan(action, options: h.as(.leader))  // the committee's leaders approve the plan
             XCTAssertEqual(plan.approvedBy, "县委常委会")
             XCTAssertEqual(plan.approvedOn, "2026-03-02")
             plan = try await h.client.publishPlan(action, options: h.staff)

@@ -378,7 +378,8 @@ final class IntakeServiceTests: XCTestCase {
             instruction.leader = "县长 某某"
             instruction.text = "请城管局牵头落实"
             ins.instruction = instruction
-            let v30 = try await h.client.addInstruction(ins, options: h.staff).instructions.map(\.text)
+            await assertStatus(.permissionDenied, "a member writing 批示") { _ = try await h.client.addInstruction(ins, options: h.as(.member, member: h.member)) }
+            let v30 = try await h.client.addInstruction(ins, options: h.as(.leader)).instructions.map(\.text)  // a leader writes 批示
             XCTAssertEqual(v30, ["请城管局牵头落实"])
             var fu = Xieshang_Intake_V1_FollowUpRequest()
             fu.id = draft.id

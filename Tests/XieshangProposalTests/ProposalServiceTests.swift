@@ -143,7 +143,7 @@ final class ProposalServiceTests: XCTestCase {
             key.leaderAccountId = 424_242
             await assertStatus(.invalidArgument, mentioning: "leader_account_id", "an unknown leader") { _ = try await h.client.setKeyProposal(key, options: h.staff) }
             key.leaderAccountId = d.leaderAccount
-            p = try await h.client.setKeyProposal(key, options: h.staff)
+            p = try await h.client.setKeyProposal(key, options: h.as(.leader))  // a leader chooses what it will oversee
             XCTAssertEqual(p.overseeingLeaderName, "刘主席")
             p = try await h.client.recordFollowUpReview(review, options: h.staff)
             var conversion = Xieshang_Proposal_V1_ConversionRequest()

@@ -39,7 +39,8 @@ public enum PlanMachine {
         let allowed: Bool
         switch command {
         case .edit, .submit: allowed = who.has(.committeeStaff) || who.has(.committeeAdmin)
-        case .approve, .giveBack: allowed = who.has(.committeeAdmin)
+        // The committee's leaders approve the annual plan (主席会议), or give it back.
+        case .approve, .giveBack: allowed = who.has(.committeeAdmin) || who.has(.leader)
         case .publish: allowed = who.has(.committeeStaff) || who.has(.committeeAdmin)
         }
         guard allowed else { throw DomainError.forbidden("plan \(p.id) cannot be \(command.name) by this account") }

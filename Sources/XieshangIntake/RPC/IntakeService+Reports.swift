@@ -11,6 +11,13 @@ extension IntakeService {
         return caller
     }
 
+    /// Liaison staff, or a leader: a leader writes 批示 on a report and records its adoption.
+    func staffOrLeader(_ context: ServerContext, to action: String) throws -> Caller {
+        let caller = try Caller(context: context)
+        try caller.require(.liaisonStaff, .leader, to: action)
+        return caller
+    }
+
     func reader(_ context: ServerContext, to action: String) throws -> Caller {
         let caller = try Caller(context: context)
         try caller.requireAccount(to: action)
@@ -178,7 +185,7 @@ extension IntakeService {
     }
 
     public func recordAdoption(request: Xieshang_Intake_V1_AdoptionRequest, context: ServerContext) async throws -> Xieshang_Intake_V1_OpinionReport {
-        let caller = try staff(context, to: "recording an adoption")
+        let caller = try staffOrLeader(context, to: "recording an adoption")
         let by = try Check.text(request.adoptedBy, "adopted_by")
         let date = try Check.date(request.date, "date")
         let on = date.isEmpty ? today.description : date
@@ -190,7 +197,7 @@ extension IntakeService {
     }
 
     public func addInstruction(request: Xieshang_Intake_V1_InstructionRequest, context: ServerContext) async throws -> Xieshang_Intake_V1_OpinionReport {
-        let caller = try staff(context, to: "recording an instruction")
+        let caller = try staffOrLeader(context, to: "recording an instruction")
         guard let given = request.instruction else { throw DomainError.invalid(field: "instruction", message: "required") }
         var i = Xieshang_Intake_V1_Instruction()
         i.leader = try Check.text(given.leader, "instruction.leader")

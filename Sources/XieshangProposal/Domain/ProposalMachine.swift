@@ -171,8 +171,11 @@ public enum ProposalMachine {
             allowed = who.has(.member) && who.memberID != 0 && p.coSigners.contains { $0.memberId == who.memberID }
         case .closeSigning, .withdraw, .revise:
             allowed = staff || proposer(p, who)
-        case .register, .decline, .merge, .absorb, .assign, .decideReassignment, .setKey, .chase, .followUpReview, .convert, .link:
+        case .register, .decline, .merge, .absorb, .assign, .decideReassignment, .chase, .followUpReview, .convert, .link:
             allowed = staff
+        case .setKey:
+            // Leaders choose the key proposals they will oversee (重点提案).
+            allowed = staff || who.has(.leader)
         case .requestReassignment:
             allowed = assignedUnit(p, who)
         case .contact:

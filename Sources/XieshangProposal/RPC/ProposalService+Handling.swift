@@ -65,7 +65,7 @@ extension ProposalService {
 
     public func setKeyProposal(request: Xieshang_Proposal_V1_KeyRequest, context: ServerContext) async throws -> Xieshang_Proposal_V1_Proposal {
         let caller = try Caller(context: context)
-        try Self.requireStaff(caller, to: "choosing key proposals")
+        try caller.require(.committeeStaff, .leader, to: "choosing key proposals")  // leaders choose what they oversee
         try Check.id(request.leaderAccountId, "leader_account_id", required: request.key)
         var name = ""
         if request.key {
