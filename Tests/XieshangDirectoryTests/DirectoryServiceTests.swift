@@ -261,6 +261,15 @@ final class DirectoryServiceTests: XCTestCase {
                 _ = try await admin.stub.createAccount(dup, options: admin.options)
             }
 
+            // account_id 0 is the caller's own: an account issues and lists its own tokens without knowing its id.
+            let liaison = h.client(.liaisonStaff, account: stored.id)
+            var own = Xieshang_Directory_V1_CreateTokenRequest()
+            own.name = "自己的令牌"
+            let mine = try await liaison.stub.createToken(own, options: liaison.options)
+            XCTAssertEqual(mine.token?.accountId, stored.id)
+            let listed = try await liaison.stub.listTokens(Xieshang_Directory_V1_ListTokensRequest(), options: liaison.options).tokens.map(\.id)
+            XCTAssertEqual(listed, [mine.token?.id ?? 0])
+
             var tokenRequest = Xieshang_Directory_V1_CreateTokenRequest()
             tokenRequest.accountId = stored.id
             tokenRequest.name = "对接系统"

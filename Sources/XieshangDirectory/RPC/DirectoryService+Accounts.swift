@@ -26,6 +26,11 @@ extension DirectoryService {
         }
     }
 
+    /// The account a request names: 0 is the caller's own.
+    static func account(_ id: Int64, of caller: Caller) -> Int64 {
+        id == 0 ? caller.principal.accountId : id
+    }
+
     /// Roles an admin may give: the prefecture admin role (which reads across every county) only
     /// from a prefecture admin, whether an account is created with it or updated to it.
     static func checkGrant(_ caller: Caller, from current: [Xieshang_Common_V1_Role], to next: [Xieshang_Common_V1_Role]) throws {
@@ -56,11 +61,12 @@ extension DirectoryService {
 
     public func setPassword(request: Xieshang_Directory_V1_SetPasswordRequest, context: ServerContext) async throws -> Xieshang_Directory_V1_Account {
         let caller = try Caller(context: context)
-        if request.accountId != caller.principal.accountId { try caller.require(.committeeAdmin, to: "setting another account's password") }
+        let accountID = Self.account(request.accountId, of: caller)
+        if accountID != caller.principal.accountId { try caller.require(.committeeAdmin, to: "setting another account's password") }
         try PasswordPolicy.check(request.password)
-        _ = try await store.get(Xieshang_Directory_V1_Account.self, id: request.accountId, committee: caller.committeeID)
+        _ = try await store.get(Xieshang_Directory_V1_Account.self, id: accountID, committee: caller.committeeID)
         let hash = try await secrets.hash(password: request.password)
-        return try await store.setPasswordHash(hash, account: request.accountId, committee: caller.committeeID, actor: caller.actor)
+        return try await store.setPasswordHash(hash, account: accountID, committee: caller.committeeID, actor: caller.actor)
     }
 
     public func authenticate(request: Xieshang_Directory_V1_AuthenticateRequest, context: ServerContext) async throws -> Xieshang_Directory_V1_AuthenticateResponse {
@@ -88,9 +94,10 @@ extension DirectoryService {
 
     public func createToken(request: Xieshang_Directory_V1_CreateTokenRequest, context: ServerContext) async throws -> Xieshang_Directory_V1_CreateTokenResponse {
         let caller = try Caller(context: context)
-        if request.accountId != caller.principal.accountId { try caller.require(.committeeAdmin, to: "issuing tokens for another account") }
+        let accountID = Self.account(request.accountId, of: caller)
+        if accountID != caller.principal.accountId { try caller.require(.committeeAdmin, to: "issuing tokens for another account") }
         var t = Xieshang_Directory_V1_ApiToken()
-        t.accountId = request.accountId
+        t.accountId = accountID
         t.name = try Check.text(request.name, "name", max: 60)
         if request.expiresAtUnixMs != 0 && request.expiresAtUnixMs <= Clock.nowMilliseconds() {
             throw DomainError.invalid(field: "expires_at_unix_ms", message: "in the past")
@@ -104,10 +111,11 @@ extension DirectoryService {
     public func listTokens(request: Xieshang_Directory_V1_ListTokensRequest, context: ServerContext) async throws -> Xieshang_Directory_V1_ListTokensResponse {
         let caller = try Caller(context: context)
         var f = SQLFilter()
-        if request.accountId != caller.principal.accountId || request.accountId == 0 {
+        let accountID = Self.account(request.accountId, of: caller)
+        if accountID != caller.principal.accountId || accountID == 0 {
             try caller.require(.committeeAdmin, to: "listing other accounts' tokens")
         }
-        f.equal("account_id", request.accountId)
+        f.equal("account_id", accountID)
         var r = Xieshang_Directory_V1_ListTokensResponse()
         r.tokens = try await store.all(Xieshang_Directory_V1_ApiToken.self, committee: caller.committeeID, filter: f)
         return r

@@ -812,6 +812,9 @@ struct  Xieshang__Directory__V1__ListAccountsResponse
 struct  Xieshang__Directory__V1__SetPasswordRequest
 {
   ProtobufCMessage base;
+  /*
+   * 0: the caller's own account.
+   */
   int64_t account_id;
   char *password;
 };
@@ -877,6 +880,9 @@ struct  Xieshang__Directory__V1__ApiToken
 struct  Xieshang__Directory__V1__CreateTokenRequest
 {
   ProtobufCMessage base;
+  /*
+   * 0: the caller's own account.
+   */
   int64_t account_id;
   char *name;
   int64_t expires_at_unix_ms;
@@ -903,6 +909,9 @@ struct  Xieshang__Directory__V1__CreateTokenResponse
 struct  Xieshang__Directory__V1__ListTokensRequest
 {
   ProtobufCMessage base;
+  /*
+   * 0: the caller's own account.
+   */
   int64_t account_id;
 };
 #define XIESHANG__DIRECTORY__V1__LIST_TOKENS_REQUEST__INIT \
