@@ -637,3 +637,43 @@ def test_expect_100_continue_is_answered(system):
     # Without the interim answer curl gives up waiting after a second and says so.
     assert "Done waiting for 100-continue" not in out.stderr, (took, out.stderr[-2000:])
     assert out.stdout == "400", out.stdout  # read whole, then refused by the service: text over 5,000 characters
+
+
+def test_the_public_reads_and_posts_on_an_open_online_page_through_the_gateway(system):
+    """码上协商 by QR code: no account, the committee in a header; only an open page, only published posts."""
+    from xieshang.consultation.v1 import consultation_pb2 as cpb, consultation_pb2_grpc
+    channel = grpc.insecure_channel(f"127.0.0.1:{system.port}")
+    try:
+        c = consultation_pb2_grpc.ConsultationServiceStub(channel)
+        staff = system.auth("changshun.staff")
+        host = gateway_pb2_grpc.GatewayServiceStub(channel).WhoAmI(gateway_pb2.WhoAmIRequest(), metadata=system.auth("changshun.member1"),
+                                                                   timeout=10).principal
+        topic = c.ProposeTopic(cpb.Topic(title="城区公园建设", source=cpb.TOPIC_SOURCE_PARTY_COMMITTEE, category="城建"), metadata=staff, timeout=10)
+        c.ChooseTopic(cpb.TopicAction(id=topic.id), metadata=staff, timeout=10)
+        online = c.CreateConsultation(cpb.Consultation(topic_id=topic.id, form=cpb.FORM_ONLINE, level=cpb.LEVEL_COUNTY,
+                                                       host_member_id=host.member_id), metadata=staff, timeout=10)
+        public = (("x-xieshang-committee", "2"), ("x-forwarded-for", "203.0.113.100"))
+        page = c.GetConsultation(cpb.GetRequest(id=online.id), metadata=public, timeout=10)
+        assert page.id == online.id and page.page_open
+        post = c.PostOpinion(cpb.OpinionPost(consultation_id=online.id, text="希望多种树", author_name="张先生"), metadata=public, timeout=10)
+        assert post.state == cpb.POST_STATE_PENDING and post.author_name == "张先生"
+        assert list(c.ListPosts(cpb.ListPostsRequest(consultation_id=online.id), metadata=public, timeout=10).posts) == []
+        c.ModeratePost(cpb.ModerationRequest(id=post.id, version=post.version, publish=True), metadata=staff, timeout=10)
+        shown = c.ListPosts(cpb.ListPostsRequest(consultation_id=online.id), metadata=public, timeout=10).posts
+        assert [p.text for p in shown] == ["希望多种树"]
+        # A consultation without an open page is not there for the public.
+        internal_topic = c.ProposeTopic(cpb.Topic(title="内部议题", source=cpb.TOPIC_SOURCE_PARTY_COMMITTEE), metadata=staff, timeout=10)
+        c.ChooseTopic(cpb.TopicAction(id=internal_topic.id), metadata=staff, timeout=10)
+        internal = c.CreateConsultation(cpb.Consultation(topic_id=internal_topic.id, form=cpb.FORM_THEMATIC, level=cpb.LEVEL_COUNTY,
+                                                         host_member_id=host.member_id), metadata=staff, timeout=10)
+        for call in (lambda: c.GetConsultation(cpb.GetRequest(id=internal.id), metadata=public, timeout=10),
+                     lambda: c.PostOpinion(cpb.OpinionPost(consultation_id=internal.id, text="x"), metadata=public, timeout=10)):
+            with pytest.raises(grpc.RpcError) as e:
+                call()
+            assert e.value.code() == grpc.StatusCode.NOT_FOUND, e.value.details()
+        # Everything else stays closed to the public.
+        with pytest.raises(grpc.RpcError) as e:
+            c.ListConsultations(cpb.ListConsultationsRequest(), metadata=public, timeout=10)
+        assert e.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    finally:
+        channel.close()

@@ -5,9 +5,13 @@ import XieshangAPI
 final class PolicyTests: XCTestCase {
     let policy = Policy()
 
-    func testThePublicReachesOnlyTheSubmissionAndTicketCalls() {
+    func testThePublicReachesOnlyTheSubmissionTicketAndOnlinePageCalls() {
         let open = ["/xieshang.intake.v1.IntakeService/SubmitPublic", "/xieshang.intake.v1.IntakeService/GetTicket",
-                    "/xieshang.intake.v1.IntakeService/RateTicket", "/xieshang.gateway.v1.GatewayService/Login"]
+                    "/xieshang.intake.v1.IntakeService/RateTicket", "/xieshang.gateway.v1.GatewayService/Login",
+                    // 码上协商: an open online page, its published posts, a post (the service shows nothing else).
+                    "/xieshang.consultation.v1.ConsultationService/GetConsultation",
+                    "/xieshang.consultation.v1.ConsultationService/ListPosts",
+                    "/xieshang.consultation.v1.ConsultationService/PostOpinion"]
         for service in DescriptorPool.shared.services.keys where service.hasPrefix("xieshang.") {
             for m in DescriptorPool.shared.services[service]! {
                 let decision = policy.decide(path: m.path, roles: [], prefectureCommittee: false)

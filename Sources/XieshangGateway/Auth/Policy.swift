@@ -196,7 +196,11 @@ public struct Policy: Sendable {
         Rule("ConsultationService/ReplyInvitation", [.member, .committeeStaff]),
         Rule("ConsultationService/RequestLeave", [.member, .committeeStaff]),
         Rule("ConsultationService/SignIn", [.member, .committeeStaff]),
-        Rule("ConsultationService/PostOpinion", [.member, .committeeStaff, .liaisonStaff]),
+        // 码上协商: the public (no account, the QR code's committee) reads an open online page,
+        // posts on it and reads its published posts; the service shows them nothing else.
+        Rule("ConsultationService/PostOpinion", [.member, .committeeStaff, .liaisonStaff, .public], anonymous: true),
+        Rule("ConsultationService/ListPosts", accounts.union([.public]), anonymous: true),
+        Rule("ConsultationService/GetConsultation", accounts.union([.public]), anonymous: true),
         Rule("ConsultationService/RecordResearch", [.member, .committeeStaff]),
         Rule("ConsultationService/RecordFeedback", [.handlingUnit, .committeeStaff, .committeeAdmin]),
         Rule("ConsultationService/ApprovePlan", [.leader, .committeeAdmin]),
