@@ -677,3 +677,30 @@ def test_the_public_reads_and_posts_on_an_open_online_page_through_the_gateway(s
         assert e.value.code() == grpc.StatusCode.UNAUTHENTICATED
     finally:
         channel.close()
+
+
+def test_a_member_feeds_back_an_item_they_brought_through_the_gateway(system):
+    """带下去: the bringing member tells the public the answer; another member may not."""
+    channel = grpc.insecure_channel(f"127.0.0.1:{system.port}")
+    try:
+        intake = intake_pb2_grpc.IntakeServiceStub(channel)
+        gateway = gateway_pb2_grpc.GatewayServiceStub(channel)
+        member, liaison, unit = system.auth("changshun.member1"), system.auth("changshun.liaison"), system.auth("changshun.unit1")
+        unit_id = gateway.WhoAmI(gateway_pb2.WhoAmIRequest(), metadata=unit, timeout=10).principal.unit_id
+        item = intake.SubmitItem(intake_pb2.Item(text="村道护栏缺失存在安全隐患", channel=intake_pb2.CHANNEL_SPOKEN), metadata=member, timeout=10)
+        item = intake.RegisterItem(intake_pb2.RegisterRequest(id=item.id, version=item.version, category="交通"), metadata=liaison, timeout=10)
+        item = intake.RouteItem(intake_pb2.RouteRequest(id=item.id, version=item.version, mode=intake_pb2.HANDLING_MODE_PHONE, unit_id=unit_id),
+                                metadata=liaison, timeout=10)
+        intake.AcknowledgeItem(intake_pb2.ItemRef(id=item.id), metadata=unit, timeout=10)
+        intake.ReplyItem(intake_pb2.ReplyRequest(id=item.id, reply="已列入本月维修计划"), metadata=unit, timeout=10)
+        other = gateway.Login(gateway_pb2.LoginRequest(username="changshun.member2", password="xieshang-demo"),
+                              metadata=(("x-forwarded-for", "203.0.113.110"),), timeout=20)
+        with pytest.raises(grpc.RpcError) as e:
+            intake.FeedBackItem(intake_pb2.FeedBackRequest(id=item.id, content="x", audience="村民", audience_size=1),
+                                metadata=(("authorization", f"Bearer {other.token}"),), timeout=10)
+        assert e.value.code() in (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.NOT_FOUND), e.value
+        fed = intake.FeedBackItem(intake_pb2.FeedBackRequest(id=item.id, content="已在村民会上告知维修安排", audience="村民", audience_size=30),
+                                  metadata=member, timeout=10)
+        assert fed.state == intake_pb2.ITEM_STATE_FED_BACK and fed.steps[-1].action == "fed_back"
+    finally:
+        channel.close()

@@ -158,6 +158,8 @@ public struct Policy: Sendable {
         Rule("IntakeService/AcknowledgeItem", [.handlingUnit, .liaisonStaff, .committeeAdmin]),
         Rule("IntakeService/RequestReroute", [.handlingUnit, .liaisonStaff, .committeeAdmin]),
         Rule("IntakeService/ReplyItem", [.handlingUnit, .liaisonStaff, .committeeAdmin]),
+        // 带下去: the member who brought the item tells the public the answer (or the unit, or staff).
+        Rule("IntakeService/FeedBackItem", [.member, .handlingUnit, .liaisonStaff, .committeeAdmin]),
         Rule("IntakeService/AddInstruction", [.leader, .liaisonStaff, .committeeAdmin]),
         Rule("IntakeService/RecordAdoption", [.leader, .liaisonStaff, .committeeAdmin]),
         Rule("IntakeService/Get*", accounts),
