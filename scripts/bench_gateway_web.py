@@ -9,12 +9,9 @@ Connect JSON ≥ 0.6× native gRPC through the gateway.
 """
 import argparse
 import base64
-import hashlib
-import hmac
 import json
 import os
 import re
-import struct
 import subprocess
 import sys
 import tempfile
@@ -26,14 +23,12 @@ sys.path.insert(0, str(ROOT / "Tests" / "Python"))
 from bench_intake import BIN  # noqa: E402
 from bench_rpc import replace_block  # noqa: E402
 from bench_gateway import embedded_up  # noqa: E402
+from directory_client import signed  # noqa: E402
+from web_client import frame  # noqa: E402
 
 XIESHANG = BIN / "xieshang"
 SECRET = os.environ.setdefault("XIESHANG_PRINCIPAL_SECRET", "xieshang-bench-principal-secret")
 PATH = "/xieshang.directory.v1.DirectoryService/GetMember"
-
-
-def frame(payload: bytes, flags: int = 0) -> bytes:
-    return struct.pack(">BI", flags, len(payload)) + payload
 
 
 def varint(n: int) -> bytes:
@@ -54,17 +49,14 @@ def call_json(port: int, method: str, data: dict, token: str) -> dict:
 
 
 def signed_principal(principal_json: dict) -> tuple[str, str]:
-    """The principal as the gateway forwards it: protobuf bytes and their HMAC-SHA-256 under
-    SHA-256(secret) (PrincipalSigner), both base64 for `-bin` headers. Serialised here from the
-    fields WhoAmI returns; the service checks the signature over the bytes it receives."""
+    """The principal as the gateway forwards it (directory_client.signed), each `-bin` value in
+    base64 for h2load's headers. Serialised here from the fields WhoAmI returns; the service
+    checks the signature over the bytes it receives."""
     from conftest import ensure_generated
     ensure_generated()
     from google.protobuf import json_format
     from xieshang.common.v1 import principal_pb2
-    p = json_format.ParseDict(principal_json, principal_pb2.Principal())
-    raw = p.SerializeToString()
-    key = hashlib.sha256(SECRET.encode()).digest()
-    sig = hmac.new(key, raw, hashlib.sha256).digest()
+    (_, raw), (_, sig) = signed(json_format.ParseDict(principal_json, principal_pb2.Principal()), secret=SECRET)
     return base64.b64encode(raw).decode(), base64.b64encode(sig).decode()
 
 

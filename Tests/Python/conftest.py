@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import shutil
 import signal
 import socket
@@ -380,6 +381,41 @@ def start_server(argv: list, port: int, name: str, host: str = "127.0.0.1",
     server = ServerProcess(list(argv), host, port, name, env=env)
     server.wait_ready(timeout)
     return server
+
+
+UP_TOKEN_LINE = re.compile(r"^  (.+?)\s{2,}(\S+)\s+(xst_\S+)$", re.M)
+UP_SERVICE_LINE = re.compile(r"^  (\w+) on (\S+)$", re.M)
+
+
+class UpProcess(SimpleNamespace):
+    """`xieshang up` started by ``start_up``: the server process, and what it printed."""
+
+    @property
+    def tokens(self) -> dict[str, str]:
+        """Username → the demo API token `up` printed for it."""
+        return {m.group(2): m.group(3) for m in UP_TOKEN_LINE.finditer(self.server.output())}
+
+    @property
+    def addresses(self) -> dict[str, str]:
+        """Service name → the loopback address `up` started it on."""
+        return dict(UP_SERVICE_LINE.findall(self.server.output()))
+
+
+def start_up(data_dir: str, port: int, env: dict | None = None, secret: str | None = None) -> UpProcess:
+    """`xieshang up` on `port` and `data_dir` with minimal password hashing, once it has printed
+    its demo tokens. `up` makes its own principal secret unless `secret` is given; `env` adds
+    variables (XIESHANG_CORS_ORIGINS, XIESHANG_TLS_CERT, …)."""
+    full = dict(os.environ)
+    full.pop("XIESHANG_PRINCIPAL_SECRET", None)
+    if secret:
+        full["XIESHANG_PRINCIPAL_SECRET"] = secret
+    full.update(env or {})
+    argv = [require_xieshang_bin(), "up", "--port", port, "--data-dir", data_dir, "--password-hashing", "minimal"]
+    server = start_server(argv, port, "up", timeout=180, env=full)
+    deadline = time.time() + 60
+    while "demo tokens" not in server.output() and time.time() < deadline:
+        time.sleep(0.1)
+    return UpProcess(server=server, port=port)
 
 
 def _kill_all() -> None:

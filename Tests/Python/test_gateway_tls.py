@@ -6,7 +6,6 @@ openssl for localhost and 127.0.0.1.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import ssl
 import subprocess
@@ -17,7 +16,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from conftest import ensure_generated, free_port, require_xieshang_bin, start_server
+from conftest import ensure_generated, free_port, require_xieshang_bin, start_server, start_up
 from web_client import TRANSPORTS, connect_unary, grpc_web
 
 ensure_generated()
@@ -42,21 +41,9 @@ def tls_system():
     folder = Path(tempfile.mkdtemp(prefix="xieshang-tls-"))
     cert, key = make_certificate(folder)
     port = free_port()
-    env = dict(os.environ)
-    env.pop("XIESHANG_PRINCIPAL_SECRET", None)
-    env.update({"XIESHANG_TLS_CERT": str(cert), "XIESHANG_TLS_KEY": str(key)})
-    argv = [require_xieshang_bin(), "up", "--port", port, "--data-dir", str(folder / "data"), "--password-hashing", "minimal"]
-    server = start_server(argv, port, "up", timeout=180, env=env)
-    deadline = time.time() + 60
-    while "demo tokens" not in server.output() and time.time() < deadline:
-        time.sleep(0.1)
-    tokens = {}
-    for line in server.output().splitlines():
-        parts = line.split()
-        if len(parts) >= 2 and parts[-1].startswith("xst_"):
-            tokens[parts[-2]] = parts[-1]
-    yield {"port": port, "cert": cert, "key": key, "tokens": tokens, "server": server, "folder": folder}
-    server.stop()
+    up = start_up(str(folder / "data"), port, env={"XIESHANG_TLS_CERT": str(cert), "XIESHANG_TLS_KEY": str(key)})
+    yield {"port": port, "cert": cert, "key": key, "tokens": up.tokens, "server": up.server, "folder": folder}
+    up.server.stop()
 
 
 def credentials(system) -> grpc.ChannelCredentials:

@@ -10,7 +10,6 @@ status codes, so each error path is walked in each dialect.
 from __future__ import annotations
 
 import json
-import os
 import re
 import socket
 import subprocess
@@ -21,7 +20,7 @@ import time
 import grpc
 import pytest
 
-from conftest import ensure_generated, free_port, require_xieshang_bin, start_server
+from conftest import ensure_generated, free_port, start_up
 from web_client import TRANSPORTS, connect_stream, connect_unary, frame, grpc_web, post_h1, unframe
 
 ensure_generated()
@@ -44,34 +43,29 @@ FIVE_MB = 5 * 1024 * 1024
 
 class System:
     def __init__(self):
-        self.data_dir = tempfile.mkdtemp(prefix="xieshang-web-")
         self.port = free_port()
-        env = dict(os.environ)
-        env.pop("XIESHANG_PRINCIPAL_SECRET", None)
-        env.update({
+        up = start_up(tempfile.mkdtemp(prefix="xieshang-web-"), self.port, env={
             "XIESHANG_CORS_ORIGINS": ORIGIN,
             "XIESHANG_TRUSTED_PROXIES": "127.0.0.0/8",
             "XIESHANG_PUBLIC_RATE": str(PUBLIC_RATE),
             "XIESHANG_HTTP_REQUEST_TIMEOUT": str(REQUEST_TIMEOUT),
         })
-        argv = [require_xieshang_bin(), "up", "--port", self.port, "--data-dir", self.data_dir, "--password-hashing", "minimal"]
-        self.server = start_server(argv, self.port, "up", timeout=180, env=env)
-        deadline = time.time() + 60
-        while "demo tokens" not in self.server.output() and time.time() < deadline:
-            time.sleep(0.1)
-        self.tokens = {}
-        for line in self.server.output().splitlines():
-            parts = line.split()
-            if len(parts) >= 2 and parts[-1].startswith("xst_"):
-                self.tokens[parts[-2]] = parts[-1]
+        self.server, self.tokens = up.server, up.tokens
         assert {"changshun.liaison", "changshun.admin", "changshun.leader"} <= set(self.tokens), self.server.output()
         self.address = ("127.0.0.1", self.port)
+        # One native channel for the tests' grpcio calls.
+        self.channel = grpc.insecure_channel(f"127.0.0.1:{self.port}")
         # A member of 长顺 (committee 2), read natively once to compare every dialect's answer with.
-        channel = grpc.insecure_channel(f"127.0.0.1:{self.port}")
-        stub = directory_pb2_grpc.DirectoryServiceStub(channel)
+        stub = directory_pb2_grpc.DirectoryServiceStub(self.channel)
         listed = stub.ListMembers(dpb.ListMembersRequest(page_size=1), metadata=self.auth("changshun.liaison"))
         self.member = listed.members[0]
-        channel.close()
+
+    def login(self, username: str, address: str):
+        """A session for `username` (demo password), logging in from `address` (a trusted proxy
+        forwards it), so each test's logins count against an address of its own."""
+        return gateway_pb2_grpc.GatewayServiceStub(self.channel).Login(
+            gateway_pb2.LoginRequest(username=username, password="xieshang-demo"),
+            metadata=(("x-forwarded-for", address),), timeout=20)
 
     def auth(self, user: str) -> tuple:
         return (("authorization", f"Bearer {self.tokens[user]}"),)
@@ -87,6 +81,7 @@ class System:
 def system():
     s = System()
     yield s
+    s.channel.close()
     s.server.stop()
     assert s.server.proc.returncode is not None
 
@@ -329,12 +324,10 @@ def raw(system, data: bytes, read_for: float = 3.0) -> bytes:
 def still_serving(system):
     r = connect_unary(post_h1, system.address, WHO_AM_I, b"{}", headers=system.bearer("changshun.liaison"), timeout=10)
     assert r.status == 200, r.body
-    channel = grpc.insecure_channel(f"127.0.0.1:{system.port}")
-    try:
+    # A new connection: the port still accepts them.
+    with grpc.insecure_channel(f"127.0.0.1:{system.port}") as channel:
         stub = directory_pb2_grpc.DirectoryServiceStub(channel)
         assert stub.GetMember(dpb.GetRequest(id=system.member.id), metadata=system.auth("changshun.liaison"), timeout=10).id
-    finally:
-        channel.close()
 
 
 def test_request_smuggling_shapes_are_refused(system):
@@ -502,26 +495,23 @@ def test_wrong_passwords_from_one_address_lock_the_address(system):
 
 
 def test_a_nul_character_is_invalid_argument_and_nothing_is_stored(system):
-    channel = grpc.insecure_channel(f"127.0.0.1:{system.port}")
-    try:
-        intake = intake_pb2_grpc.IntakeServiceStub(channel)
-        with pytest.raises(grpc.RpcError) as e:
-            intake.SubmitPublic(intake_pb2.PublicSubmission(text="路灯\x00坏了"),
-                                metadata=(("x-xieshang-committee", "2"), ("x-forwarded-for", "203.0.113.70")), timeout=10)
-        assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT and e.value.details().startswith("text:"), e.value.details()
-        directory = directory_pb2_grpc.DirectoryServiceStub(channel)
-        admin = system.auth("changshun.admin")
-        before = directory.GetMember(dpb.GetRequest(id=system.member.id), metadata=admin, timeout=10)
-        changed = dpb.Member()
-        changed.CopyFrom(before)
-        changed.name = before.name + "\x00后缀"
-        with pytest.raises(grpc.RpcError) as e:
-            directory.UpdateMember(changed, metadata=admin, timeout=10)
-        assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT and e.value.details().startswith("name:"), e.value.details()
-        after = directory.GetMember(dpb.GetRequest(id=system.member.id), metadata=admin, timeout=10)
-        assert after.name == before.name and after.version == before.version
-    finally:
-        channel.close()
+    channel = system.channel
+    intake = intake_pb2_grpc.IntakeServiceStub(channel)
+    with pytest.raises(grpc.RpcError) as e:
+        intake.SubmitPublic(intake_pb2.PublicSubmission(text="路灯\x00坏了"),
+                            metadata=(("x-xieshang-committee", "2"), ("x-forwarded-for", "203.0.113.70")), timeout=10)
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT and e.value.details().startswith("text:"), e.value.details()
+    directory = directory_pb2_grpc.DirectoryServiceStub(channel)
+    admin = system.auth("changshun.admin")
+    before = directory.GetMember(dpb.GetRequest(id=system.member.id), metadata=admin, timeout=10)
+    changed = dpb.Member()
+    changed.CopyFrom(before)
+    changed.name = before.name + "\x00后缀"
+    with pytest.raises(grpc.RpcError) as e:
+        directory.UpdateMember(changed, metadata=admin, timeout=10)
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT and e.value.details().startswith("name:"), e.value.details()
+    after = directory.GetMember(dpb.GetRequest(id=system.member.id), metadata=admin, timeout=10)
+    assert after.name == before.name and after.version == before.version
     # The same through Connect JSON: "\u0000" in the JSON string.
     r = connect_unary(post_h1, system.address, SUBMIT_PUBLIC, b'{"text": "\\u8def\\u0000x"}',
                       headers={"x-xieshang-committee": "2", "x-forwarded-for": "203.0.113.71"})
@@ -549,41 +539,37 @@ def until_refused(system, token: str, within: float) -> float:
 
 
 def test_revoked_disabled_and_expired_tokens_stop_at_once(system):
-    channel = grpc.insecure_channel(f"127.0.0.1:{system.port}")
-    try:
-        gateway = gateway_pb2_grpc.GatewayServiceStub(channel)
-        directory = directory_pb2_grpc.DirectoryServiceStub(channel)
-        xff = (("x-forwarded-for", "203.0.113.80"),)
-        # Revoked: the holder revokes its own session token.
-        session = gateway.Login(gateway_pb2.LoginRequest(username="changshun.staff", password="xieshang-demo"), metadata=xff, timeout=20)
-        assert who(system, session.token) == 200 and who(system, session.token) == 200  # now cached
-        mine = (("authorization", f"Bearer {session.token}"),)
-        tokens = directory.ListTokens(dpb.ListTokensRequest(account_id=session.principal.account_id), metadata=mine, timeout=10).tokens
-        newest = max(tokens, key=lambda t: t.id)
-        directory.RevokeToken(dpb.GetRequest(id=newest.id), metadata=mine, timeout=10)
-        assert until_refused(system, session.token, within=2.0) < 1.0
+    channel = system.channel
+    gateway = gateway_pb2_grpc.GatewayServiceStub(channel)
+    directory = directory_pb2_grpc.DirectoryServiceStub(channel)
+    # Revoked: the holder revokes its own session token.
+    session = system.login("changshun.staff", "203.0.113.80")
+    assert who(system, session.token) == 200 and who(system, session.token) == 200  # now cached
+    mine = (("authorization", f"Bearer {session.token}"),)
+    tokens = directory.ListTokens(dpb.ListTokensRequest(account_id=session.principal.account_id), metadata=mine, timeout=10).tokens
+    newest = max(tokens, key=lambda t: t.id)
+    directory.RevokeToken(dpb.GetRequest(id=newest.id), metadata=mine, timeout=10)
+    assert until_refused(system, session.token, within=2.0) < 1.0
 
-        # Disabled: an admin disables the account; its cached token stops.
-        unit = gateway.Login(gateway_pb2.LoginRequest(username="changshun.unit2", password="xieshang-demo"), metadata=xff, timeout=20)
-        assert who(system, unit.token) == 200
-        admin = system.auth("changshun.admin")
-        account = directory.GetAccount(dpb.GetRequest(id=unit.principal.account_id), metadata=admin, timeout=10)
-        account.disabled = True
-        account = directory.UpdateAccount(account, metadata=admin, timeout=10)
-        assert until_refused(system, unit.token, within=2.0) < 1.0
-        account.disabled = False
-        directory.UpdateAccount(account, metadata=admin, timeout=10)
+    # Disabled: an admin disables the account; its cached token stops.
+    unit = system.login("changshun.unit2", "203.0.113.80")
+    assert who(system, unit.token) == 200
+    admin = system.auth("changshun.admin")
+    account = directory.GetAccount(dpb.GetRequest(id=unit.principal.account_id), metadata=admin, timeout=10)
+    account.disabled = True
+    account = directory.UpdateAccount(account, metadata=admin, timeout=10)
+    assert until_refused(system, unit.token, within=2.0) < 1.0
+    account.disabled = False
+    directory.UpdateAccount(account, metadata=admin, timeout=10)
 
-        # Expired: a token that lives 1.5 s is refused once it has, though it was cached.
-        leader = system.auth("changshun.leader")
-        me = gateway.WhoAmI(gateway_pb2.WhoAmIRequest(), metadata=leader, timeout=10).principal
-        short = directory.CreateToken(dpb.CreateTokenRequest(account_id=me.account_id, name="短期",
-                                                             expires_at_unix_ms=int(time.time() * 1000) + 1500), metadata=leader, timeout=10)
-        assert who(system, short.secret) == 200
-        time.sleep(1.6)
-        assert who(system, short.secret) == 401
-    finally:
-        channel.close()
+    # Expired: a token that lives 1.5 s is refused once it has, though it was cached.
+    leader = system.auth("changshun.leader")
+    me = gateway.WhoAmI(gateway_pb2.WhoAmIRequest(), metadata=leader, timeout=10).principal
+    short = directory.CreateToken(dpb.CreateTokenRequest(account_id=me.account_id, name="短期",
+                                                         expires_at_unix_ms=int(time.time() * 1000) + 1500), metadata=leader, timeout=10)
+    assert who(system, short.secret) == 200
+    time.sleep(1.6)
+    assert who(system, short.secret) == 401
 
 
 # ---------------------------------------------------------------------------
@@ -594,31 +580,25 @@ def test_revoked_disabled_and_expired_tokens_stop_at_once(system):
 def test_a_lead_proposer_corrects_and_closes_signing_through_the_gateway(system):
     from xieshang.proposal.v1 import proposal_pb2 as ppb, proposal_pb2_grpc
     import datetime
-    channel = grpc.insecure_channel(f"127.0.0.1:{system.port}")
-    try:
-        gateway = gateway_pb2_grpc.GatewayServiceStub(channel)
-        proposals = proposal_pb2_grpc.ProposalServiceStub(channel)
-        lead = system.auth("changshun.member1")
-        member2 = gateway.Login(gateway_pb2.LoginRequest(username="changshun.member2", password="xieshang-demo"),
-                                metadata=(("x-forwarded-for", "203.0.113.91"),), timeout=20)
-        deadline = (datetime.date.today() + datetime.timedelta(days=5)).isoformat()
-        p = proposals.SubmitProposal(ppb.Proposal(
-            proposer_kind=ppb.PROPOSER_KIND_JOINT, session=ppb.SESSION_PLENARY, session_name="九届五次会议",
-            title="关于规范校外培训的提案", reasons="校外培训收费不透明。", suggestions="建立监管平台。", category="教育",
-            co_signers=[ppb.CoSigner(member_id=member2.principal.member_id)], signing_deadline=deadline), metadata=lead, timeout=20)
-        assert p.state == ppb.PROPOSAL_STATE_SIGNING
-        p.suggestions = "建立监管平台，公开收费标准。"
-        p = proposals.UpdateProposal(p, metadata=lead, timeout=20)
-        assert p.suggestions == "建立监管平台，公开收费标准。" and p.steps[-1].action == "revised"
-        p = proposals.SignProposal(ppb.SignRequest(id=p.id, confirm=True), metadata=(("authorization", f"Bearer {member2.token}"),), timeout=20)
-        closed = proposals.CloseSigning(ppb.ProposalRef(id=p.id, version=p.version), metadata=lead, timeout=20)
-        assert closed.state == ppb.PROPOSAL_STATE_SUBMITTED
-        # A leader is not a proposer: refused by the gateway's table.
-        with pytest.raises(grpc.RpcError) as e:
-            proposals.UpdateProposal(closed, metadata=system.auth("changshun.leader"), timeout=20)
-        assert e.value.code() == grpc.StatusCode.PERMISSION_DENIED
-    finally:
-        channel.close()
+    proposals = proposal_pb2_grpc.ProposalServiceStub(system.channel)
+    lead = system.auth("changshun.member1")
+    member2 = system.login("changshun.member2", "203.0.113.91")
+    deadline = (datetime.date.today() + datetime.timedelta(days=5)).isoformat()
+    p = proposals.SubmitProposal(ppb.Proposal(
+        proposer_kind=ppb.PROPOSER_KIND_JOINT, session=ppb.SESSION_PLENARY, session_name="九届五次会议",
+        title="关于规范校外培训的提案", reasons="校外培训收费不透明。", suggestions="建立监管平台。", category="教育",
+        co_signers=[ppb.CoSigner(member_id=member2.principal.member_id)], signing_deadline=deadline), metadata=lead, timeout=20)
+    assert p.state == ppb.PROPOSAL_STATE_SIGNING
+    p.suggestions = "建立监管平台，公开收费标准。"
+    p = proposals.UpdateProposal(p, metadata=lead, timeout=20)
+    assert p.suggestions == "建立监管平台，公开收费标准。" and p.steps[-1].action == "revised"
+    p = proposals.SignProposal(ppb.SignRequest(id=p.id, confirm=True), metadata=(("authorization", f"Bearer {member2.token}"),), timeout=20)
+    closed = proposals.CloseSigning(ppb.ProposalRef(id=p.id, version=p.version), metadata=lead, timeout=20)
+    assert closed.state == ppb.PROPOSAL_STATE_SUBMITTED
+    # A leader is not a proposer: refused by the gateway's table.
+    with pytest.raises(grpc.RpcError) as e:
+        proposals.UpdateProposal(closed, metadata=system.auth("changshun.leader"), timeout=20)
+    assert e.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
 def test_expect_100_continue_is_answered(system):
@@ -642,65 +622,58 @@ def test_expect_100_continue_is_answered(system):
 def test_the_public_reads_and_posts_on_an_open_online_page_through_the_gateway(system):
     """码上协商 by QR code: no account, the committee in a header; only an open page, only published posts."""
     from xieshang.consultation.v1 import consultation_pb2 as cpb, consultation_pb2_grpc
-    channel = grpc.insecure_channel(f"127.0.0.1:{system.port}")
-    try:
-        c = consultation_pb2_grpc.ConsultationServiceStub(channel)
-        staff = system.auth("changshun.staff")
-        host = gateway_pb2_grpc.GatewayServiceStub(channel).WhoAmI(gateway_pb2.WhoAmIRequest(), metadata=system.auth("changshun.member1"),
-                                                                   timeout=10).principal
-        topic = c.ProposeTopic(cpb.Topic(title="城区公园建设", source=cpb.TOPIC_SOURCE_PARTY_COMMITTEE, category="城建"), metadata=staff, timeout=10)
-        c.ChooseTopic(cpb.TopicAction(id=topic.id), metadata=staff, timeout=10)
-        online = c.CreateConsultation(cpb.Consultation(topic_id=topic.id, form=cpb.FORM_ONLINE, level=cpb.LEVEL_COUNTY,
-                                                       host_member_id=host.member_id), metadata=staff, timeout=10)
-        public = (("x-xieshang-committee", "2"), ("x-forwarded-for", "203.0.113.100"))
-        page = c.GetConsultation(cpb.GetRequest(id=online.id), metadata=public, timeout=10)
-        assert page.id == online.id and page.page_open
-        post = c.PostOpinion(cpb.OpinionPost(consultation_id=online.id, text="希望多种树", author_name="张先生"), metadata=public, timeout=10)
-        assert post.state == cpb.POST_STATE_PENDING and post.author_name == "张先生"
-        assert list(c.ListPosts(cpb.ListPostsRequest(consultation_id=online.id), metadata=public, timeout=10).posts) == []
-        c.ModeratePost(cpb.ModerationRequest(id=post.id, version=post.version, publish=True), metadata=staff, timeout=10)
-        shown = c.ListPosts(cpb.ListPostsRequest(consultation_id=online.id), metadata=public, timeout=10).posts
-        assert [p.text for p in shown] == ["希望多种树"]
-        # A consultation without an open page is not there for the public.
-        internal_topic = c.ProposeTopic(cpb.Topic(title="内部议题", source=cpb.TOPIC_SOURCE_PARTY_COMMITTEE), metadata=staff, timeout=10)
-        c.ChooseTopic(cpb.TopicAction(id=internal_topic.id), metadata=staff, timeout=10)
-        internal = c.CreateConsultation(cpb.Consultation(topic_id=internal_topic.id, form=cpb.FORM_THEMATIC, level=cpb.LEVEL_COUNTY,
-                                                         host_member_id=host.member_id), metadata=staff, timeout=10)
-        for call in (lambda: c.GetConsultation(cpb.GetRequest(id=internal.id), metadata=public, timeout=10),
-                     lambda: c.PostOpinion(cpb.OpinionPost(consultation_id=internal.id, text="x"), metadata=public, timeout=10)):
-            with pytest.raises(grpc.RpcError) as e:
-                call()
-            assert e.value.code() == grpc.StatusCode.NOT_FOUND, e.value.details()
-        # Everything else stays closed to the public.
+    channel = system.channel
+    c = consultation_pb2_grpc.ConsultationServiceStub(channel)
+    staff = system.auth("changshun.staff")
+    host = gateway_pb2_grpc.GatewayServiceStub(channel).WhoAmI(gateway_pb2.WhoAmIRequest(), metadata=system.auth("changshun.member1"),
+                                                               timeout=10).principal
+    topic = c.ProposeTopic(cpb.Topic(title="城区公园建设", source=cpb.TOPIC_SOURCE_PARTY_COMMITTEE, category="城建"), metadata=staff, timeout=10)
+    c.ChooseTopic(cpb.TopicAction(id=topic.id), metadata=staff, timeout=10)
+    online = c.CreateConsultation(cpb.Consultation(topic_id=topic.id, form=cpb.FORM_ONLINE, level=cpb.LEVEL_COUNTY,
+                                                   host_member_id=host.member_id), metadata=staff, timeout=10)
+    public = (("x-xieshang-committee", "2"), ("x-forwarded-for", "203.0.113.100"))
+    page = c.GetConsultation(cpb.GetRequest(id=online.id), metadata=public, timeout=10)
+    assert page.id == online.id and page.page_open
+    post = c.PostOpinion(cpb.OpinionPost(consultation_id=online.id, text="希望多种树", author_name="张先生"), metadata=public, timeout=10)
+    assert post.state == cpb.POST_STATE_PENDING and post.author_name == "张先生"
+    assert list(c.ListPosts(cpb.ListPostsRequest(consultation_id=online.id), metadata=public, timeout=10).posts) == []
+    c.ModeratePost(cpb.ModerationRequest(id=post.id, version=post.version, publish=True), metadata=staff, timeout=10)
+    shown = c.ListPosts(cpb.ListPostsRequest(consultation_id=online.id), metadata=public, timeout=10).posts
+    assert [p.text for p in shown] == ["希望多种树"]
+    # A consultation without an open page is not there for the public.
+    internal_topic = c.ProposeTopic(cpb.Topic(title="内部议题", source=cpb.TOPIC_SOURCE_PARTY_COMMITTEE), metadata=staff, timeout=10)
+    c.ChooseTopic(cpb.TopicAction(id=internal_topic.id), metadata=staff, timeout=10)
+    internal = c.CreateConsultation(cpb.Consultation(topic_id=internal_topic.id, form=cpb.FORM_THEMATIC, level=cpb.LEVEL_COUNTY,
+                                                     host_member_id=host.member_id), metadata=staff, timeout=10)
+    for call in (lambda: c.GetConsultation(cpb.GetRequest(id=internal.id), metadata=public, timeout=10),
+                 lambda: c.PostOpinion(cpb.OpinionPost(consultation_id=internal.id, text="x"), metadata=public, timeout=10)):
         with pytest.raises(grpc.RpcError) as e:
-            c.ListConsultations(cpb.ListConsultationsRequest(), metadata=public, timeout=10)
-        assert e.value.code() == grpc.StatusCode.UNAUTHENTICATED
-    finally:
-        channel.close()
+            call()
+        assert e.value.code() == grpc.StatusCode.NOT_FOUND, e.value.details()
+    # Everything else stays closed to the public.
+    with pytest.raises(grpc.RpcError) as e:
+        c.ListConsultations(cpb.ListConsultationsRequest(), metadata=public, timeout=10)
+    assert e.value.code() == grpc.StatusCode.UNAUTHENTICATED
 
 
 def test_a_member_feeds_back_an_item_they_brought_through_the_gateway(system):
     """带下去: the bringing member tells the public the answer; another member may not."""
-    channel = grpc.insecure_channel(f"127.0.0.1:{system.port}")
-    try:
-        intake = intake_pb2_grpc.IntakeServiceStub(channel)
-        gateway = gateway_pb2_grpc.GatewayServiceStub(channel)
-        member, liaison, unit = system.auth("changshun.member1"), system.auth("changshun.liaison"), system.auth("changshun.unit1")
-        unit_id = gateway.WhoAmI(gateway_pb2.WhoAmIRequest(), metadata=unit, timeout=10).principal.unit_id
-        item = intake.SubmitItem(intake_pb2.Item(text="村道护栏缺失存在安全隐患", channel=intake_pb2.CHANNEL_SPOKEN), metadata=member, timeout=10)
-        item = intake.RegisterItem(intake_pb2.RegisterRequest(id=item.id, version=item.version, category="交通"), metadata=liaison, timeout=10)
-        item = intake.RouteItem(intake_pb2.RouteRequest(id=item.id, version=item.version, mode=intake_pb2.HANDLING_MODE_PHONE, unit_id=unit_id),
-                                metadata=liaison, timeout=10)
-        intake.AcknowledgeItem(intake_pb2.ItemRef(id=item.id), metadata=unit, timeout=10)
-        intake.ReplyItem(intake_pb2.ReplyRequest(id=item.id, reply="已列入本月维修计划"), metadata=unit, timeout=10)
-        other = gateway.Login(gateway_pb2.LoginRequest(username="changshun.member2", password="xieshang-demo"),
-                              metadata=(("x-forwarded-for", "203.0.113.110"),), timeout=20)
-        with pytest.raises(grpc.RpcError) as e:
-            intake.FeedBackItem(intake_pb2.FeedBackRequest(id=item.id, content="x", audience="村民", audience_size=1),
-                                metadata=(("authorization", f"Bearer {other.token}"),), timeout=10)
-        assert e.value.code() in (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.NOT_FOUND), e.value
-        fed = intake.FeedBackItem(intake_pb2.FeedBackRequest(id=item.id, content="已在村民会上告知维修安排", audience="村民", audience_size=30),
-                                  metadata=member, timeout=10)
-        assert fed.state == intake_pb2.ITEM_STATE_FED_BACK and fed.steps[-1].action == "fed_back"
-    finally:
-        channel.close()
+    channel = system.channel
+    intake = intake_pb2_grpc.IntakeServiceStub(channel)
+    gateway = gateway_pb2_grpc.GatewayServiceStub(channel)
+    member, liaison, unit = system.auth("changshun.member1"), system.auth("changshun.liaison"), system.auth("changshun.unit1")
+    unit_id = gateway.WhoAmI(gateway_pb2.WhoAmIRequest(), metadata=unit, timeout=10).principal.unit_id
+    item = intake.SubmitItem(intake_pb2.Item(text="村道护栏缺失存在安全隐患", channel=intake_pb2.CHANNEL_SPOKEN), metadata=member, timeout=10)
+    item = intake.RegisterItem(intake_pb2.RegisterRequest(id=item.id, version=item.version, category="交通"), metadata=liaison, timeout=10)
+    item = intake.RouteItem(intake_pb2.RouteRequest(id=item.id, version=item.version, mode=intake_pb2.HANDLING_MODE_PHONE, unit_id=unit_id),
+                            metadata=liaison, timeout=10)
+    intake.AcknowledgeItem(intake_pb2.ItemRef(id=item.id), metadata=unit, timeout=10)
+    intake.ReplyItem(intake_pb2.ReplyRequest(id=item.id, reply="已列入本月维修计划"), metadata=unit, timeout=10)
+    other = system.login("changshun.member2", "203.0.113.110")
+    with pytest.raises(grpc.RpcError) as e:
+        intake.FeedBackItem(intake_pb2.FeedBackRequest(id=item.id, content="x", audience="村民", audience_size=1),
+                            metadata=(("authorization", f"Bearer {other.token}"),), timeout=10)
+    assert e.value.code() in (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.NOT_FOUND), e.value
+    fed = intake.FeedBackItem(intake_pb2.FeedBackRequest(id=item.id, content="已在村民会上告知维修安排", audience="村民", audience_size=30),
+                              metadata=member, timeout=10)
+    assert fed.state == intake_pb2.ITEM_STATE_FED_BACK and fed.steps[-1].action == "fed_back"

@@ -13,19 +13,16 @@ they look at roles, so an empty request does not reach their role checks.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import os
 import re
 import subprocess
 import tempfile
-import time
 
 import grpc
 import pytest
 
-from conftest import ensure_generated, free_port, require_xieshang_bin, start_server
+from conftest import ensure_generated, free_port, require_xieshang_bin, start_up
+from directory_client import signed
 
 ensure_generated()
 from xieshang.common.v1 import principal_pb2  # noqa: E402
@@ -98,25 +95,11 @@ DRIFT: set[tuple[str, str]] = {
 }
 
 
-def sign(p: principal_pb2.Principal) -> tuple:
-    raw = p.SerializeToString()
-    sig = hmac.new(hashlib.sha256(SECRET.encode()).digest(), raw, hashlib.sha256).digest()
-    return (("x-xieshang-principal-bin", raw), ("x-xieshang-signature-bin", sig))
-
-
 @pytest.fixture(scope="module")
 def system():
-    data = tempfile.mkdtemp(prefix="xieshang-matrix-")
     port = free_port()
-    env = dict(os.environ, XIESHANG_PRINCIPAL_SECRET=SECRET)
-    server = start_server([require_xieshang_bin(), "up", "--port", port, "--data-dir", data, "--password-hashing", "minimal"],
-                          port, "up", timeout=180, env=env)
-    deadline = time.time() + 60
-    while "demo tokens" not in server.output() and time.time() < deadline:
-        time.sleep(0.1)
-    out = server.output()
-    addresses = dict(re.findall(r"^  (\w+) on (\S+)$", out, re.M))
-    tokens = {m.group(1): m.group(2) for m in re.finditer(r"^  .+?\s{2,}(\S+)\s+(xst_\S+)$", out, re.M)}
+    up = start_up(tempfile.mkdtemp(prefix="xieshang-matrix-"), port, secret=SECRET)
+    tokens = up.tokens
     principals = {}
     with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
         gw = gateway_pb2_grpc.GatewayServiceStub(channel)
@@ -125,15 +108,15 @@ def system():
                                          timeout=20).principal
     public = principal_pb2.Principal(committee_id=2, roles=[principal_pb2.ROLE_PUBLIC], display_name="群众")
     principals["public"] = public
-    yield {"addresses": addresses, "principals": principals}
-    server.stop()
+    yield {"addresses": up.addresses, "principals": principals}
+    up.server.stop()
 
 
 ROLE_REFUSAL = re.compile(r"needs one of:|needs an? [a-z, ]*account|are for |is for ")
 
 
 def role_check_lets_by(channel: grpc.Channel, path: str, streaming: bool, principal) -> bool:
-    md = sign(principal)
+    md = signed(principal, secret=SECRET)
     try:
         if streaming:
             stream = channel.unary_stream(path)(b"", metadata=md, timeout=1.5)

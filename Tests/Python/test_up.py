@@ -1,36 +1,24 @@
 """`xieshang up`: the whole system in one process, through its gateway, as an operator starts it."""
 import json
 import os
-import re
 import signal
 import subprocess
 import tempfile
-import time
 
 import grpc
 
-from conftest import ensure_generated, free_port, require_xieshang_bin, start_server
+from conftest import UP_TOKEN_LINE, ensure_generated, free_port, require_xieshang_bin, start_up
 
 ensure_generated()
 from xieshang.gateway.v1 import gateway_pb2, gateway_pb2_grpc  # noqa: E402
 from xieshang.intake.v1 import intake_pb2, intake_pb2_grpc  # noqa: E402
 
-TOKEN_LINE = re.compile(r"^  (.+?)\s{2,}(\S+)\s+(xst_\S+)$", re.M)
-
-
 def _up(data_dir: str, port: int):
-    env = dict(os.environ)
-    env.pop("XIESHANG_PRINCIPAL_SECRET", None)  # `up` makes its own
-    argv = [require_xieshang_bin(), "up", "--port", port, "--data-dir", data_dir, "--password-hashing", "minimal"]
-    server = start_server(argv, port, "up", timeout=180, env=env)
-    deadline = time.time() + 30
-    while "demo tokens" not in server.output() and time.time() < deadline:
-        time.sleep(0.1)
-    return server
+    return start_up(data_dir, port).server
 
 
 def _tokens(output: str) -> dict:
-    return {m.group(2): m.group(3) for m in TOKEN_LINE.finditer(output)}
+    return {m.group(2): m.group(3) for m in UP_TOKEN_LINE.finditer(output)}
 
 
 def _interrupt(server) -> int:

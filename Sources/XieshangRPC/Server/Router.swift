@@ -16,15 +16,21 @@ struct Router: Sendable {
         self.services = names
     }
 
-    func handler(for path: String) -> MethodHandler? { handlers[path] }
     func hasService(_ name: String) -> Bool { services.contains(name) }
 
-    /// Why `path` has no handler: its method, or its whole service, is not served.
-    func missing(_ path: String) -> String {
-        let parts = path.split(separator: "/")
-        return parts.count == 2 && hasService(String(parts[0]))
-            ? "method \(parts[1]) is not implemented by \(parts[0])"
-            : "service \(parts.first.map(String.init) ?? path) is not implemented"
+    /// The handler of `path` for a call in `dialect`; UNIMPLEMENTED when the method, or its whole
+    /// service, is not served, or when a streaming method is called as Connect unary.
+    func handler(for path: String, dialect: WebDialect) -> Result<MethodHandler, RPCError> {
+        guard let h = handlers[path] else {
+            let parts = path.split(separator: "/")
+            return .failure(RPCError(.unimplemented, parts.count == 2 && hasService(String(parts[0]))
+                ? "method \(parts[1]) is not implemented by \(parts[0])"
+                : "service \(parts.first.map(String.init) ?? path) is not implemented"))
+        }
+        if case .connectUnary = dialect, h.kind != .unary {
+            return .failure(RPCError(.unimplemented, "\(path) is a streaming method: call it with application/connect+json or gRPC-Web"))
+        }
+        return .success(h)
     }
 
     /// Every served service name.

@@ -22,9 +22,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler, H2SessionDelegate, Ca
         var origin: String?
         var forwardedFor: [String] = []
         var preflightHeaders: String?
-        var dialect = WebDialect.grpc
         /// Set for every dialect but native gRPC.
         var codec: WebCodec?
+        var dialect: WebDialect { codec?.dialect ?? .grpc }
         /// Answered as plain HTTP (a preflight, a wrong method or content type).
         var plainAnswer = false
         /// A Connect unary request's body (not enveloped).
@@ -66,7 +66,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, H2SessionDelegate, Ca
     private var draining = false
     private var closed = false
     private var peer = ""
-    private var remoteAddress: SocketAddress?
+    /// The peer's IP, for ``ClientAddress`` (formatted once).
+    private var remoteIP = "unknown"
     private var executor: EventLoopExecutor?
     private var keepaliveTask: RepeatedTask?
     private var awaitingPingAck: Scheduled<Void>?
@@ -95,8 +96,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, H2SessionDelegate, Ca
         s.maxConcurrentStreams = UInt32(config.maxConcurrentStreams)
         s.maxHeaderListSize = UInt32(config.maxHeaderListSize)
         session = H2Session(server: true, delegate: self, settings: s, manualWindow: true)
-        remoteAddress = context.channel.remoteAddress
-        peer = ClientAddress.peer(remoteAddress)
+        peer = ClientAddress.peer(context.channel.remoteAddress)
+        remoteIP = ClientAddress.ip(context.channel.remoteAddress)
         if config.handlersOnEventLoop { executor = EventLoopExecutor(context.eventLoop) }
         registry.add(self, loop: context.eventLoop)
         if let interval = config.keepaliveInterval {
@@ -290,26 +291,14 @@ final class ServerConnectionHandler: ChannelDuplexHandler, H2SessionDelegate, Ca
             return
         }
         if let web = config.web {
-            if s.method == "OPTIONS" {
-                let (status, headers) = web.preflight(origin: s.origin, requestHeaders: s.preflightHeaders)
-                return plain(s, status: status, headers: headers, text: "")
-            }
-            if let dialect = WebDialect(contentType: s.contentType), dialect != .grpc {
-                s.dialect = dialect
-                s.codec = WebCodec(dialect: dialect, path: s.path, transcoder: web.transcoder)
-                s.metadata.removeAll(where: BrowserHeaders.isTransport)
-                if s.method != "POST" {
-                    return plain(s, status: 405, headers: [("allow", Array("POST, OPTIONS".utf8))], text: "method \(s.method) not allowed: calls are POST")
+            switch web.admit(method: s.method, contentType: s.contentType, origin: s.origin, requestHeaders: s.preflightHeaders, http2: true) {
+            case .answer(let status, let headers, let text):
+                return plain(s, status: status, headers: headers, text: text)
+            case .call(let dialect):
+                if dialect != .grpc {
+                    s.codec = WebCodec(dialect: dialect, path: s.path, transcoder: web.transcoder)
+                    s.metadata.removeAll(where: BrowserHeaders.isTransport)
                 }
-                if !s.codec!.servable {
-                    return plain(s, status: 415, headers: [], text: "content-type \(s.contentType) is not served here")
-                }
-            } else if WebDialect(contentType: s.contentType) == nil {
-                if s.method != "POST" {
-                    return plain(s, status: 405, headers: [("allow", Array("POST, OPTIONS".utf8))], text: "method \(s.method) not allowed: calls are POST")
-                }
-                return plain(s, status: 415, headers: [],
-                             text: "content-type '\(s.contentType)' is none of application/grpc, application/grpc-web(-text), application/json, application/proto, application/connect+json or application/connect+proto")
             }
         }
         guard s.method == "POST" else {
@@ -326,17 +315,16 @@ final class ServerConnectionHandler: ChannelDuplexHandler, H2SessionDelegate, Ca
         case .failure(let e): return reject(s, code: e.code, message: e.message)
         case .success(let d): deadline = d
         }
-        guard let handler = router.handler(for: s.path) else {
-            return reject(s, code: .unimplemented, message: router.missing(s.path))
-        }
-        if case .connectUnary = s.dialect, handler.kind != .unary {
-            return reject(s, code: .unimplemented, message: "\(s.path) is a streaming method: call it with application/connect+json or gRPC-Web")
+        let handler: MethodHandler
+        switch router.handler(for: s.path, dialect: s.dialect) {
+        case .failure(let e): return reject(s, code: e.code, message: e.message)
+        case .success(let h): handler = h
         }
         if let filter = config.callFilter, let refused = filter(s.path, s.metadata) {
             return reject(s, code: refused.code, message: refused.message)
         }
         s.handler = handler
-        let client = ClientAddress.resolve(socket: remoteAddress, forwardedFor: s.forwardedFor, trusted: config.trustedProxies)
+        let client = ClientAddress.resolve(direct: remoteIP, forwardedFor: s.forwardedFor, trusted: config.trustedProxies)
         let ctx = ServerContext(path: s.path, metadata: s.metadata, deadline: deadline, peer: peer, clientAddress: client)
         s.call = ServerCall(context: ctx, streamID: id, connection: self, loop: context!.eventLoop, streaming: !handler.takesSingleRequest)
         if let deadline, let loop = context?.eventLoop {

@@ -99,10 +99,19 @@ enum ClientAddress {
         }
     }
 
-    /// The client's address: the socket peer's IP, or from `forwardedFor` (the `X-Forwarded-For`
-    /// values, in order) when the peer is in `trusted`.
+    /// The socket peer's IP (formatted once per connection: it is a string conversion).
+    static func ip(_ socket: SocketAddress?) -> String {
+        socket?.ipAddress ?? "unknown"
+    }
+
+    /// The client's address for a socket peer (see ``resolve(direct:forwardedFor:trusted:)``).
     static func resolve(socket: SocketAddress?, forwardedFor: [String], trusted: [IPRange]) -> String {
-        let direct = socket?.ipAddress ?? "unknown"
+        resolve(direct: ip(socket), forwardedFor: forwardedFor, trusted: trusted)
+    }
+
+    /// The client's address: the peer's IP `direct`, or from `forwardedFor` (the
+    /// `X-Forwarded-For` values, in order) when the peer is in `trusted`.
+    static func resolve(direct: String, forwardedFor: [String], trusted: [IPRange]) -> String {
         guard !trusted.isEmpty, !forwardedFor.isEmpty, isTrusted(direct, trusted) else { return direct }
         let hops = forwardedFor.flatMap { $0.split(separator: ",") }.map { String($0).trimmingCharacters(in: " \t") }
         // Right to left: each trusted proxy appended the address it saw; the first one no trusted

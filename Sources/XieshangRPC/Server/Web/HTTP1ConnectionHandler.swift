@@ -15,7 +15,9 @@ final class HTTP1ConnectionHandler: ChannelInboundHandler, CallSink, ServerConne
     private final class Exchange {
         let id: Int32
         let head: HTTPRequestHead
-        var codec: WebCodec
+        /// Set when the request is admitted as a call (with ``handler`` and ``call``); nil for one
+        /// answered before that (a preflight, a refusal), which never reaches the calls' paths.
+        var codec: WebCodec?
         var handler: MethodHandler?
         var call: ServerCall?
         var task: Task<Void, Never>?
@@ -35,10 +37,9 @@ final class HTTP1ConnectionHandler: ChannelInboundHandler, CallSink, ServerConne
             return (length == nil || length == "0") && !head.headers.contains(name: "transfer-encoding")
         }
 
-        init(id: Int32, head: HTTPRequestHead, codec: WebCodec, maxMessageSize: Int) {
+        init(id: Int32, head: HTTPRequestHead, maxMessageSize: Int) {
             self.id = id
             self.head = head
-            self.codec = codec
             deframer = MessageDeframer(maxMessageSize: maxMessageSize)
         }
     }
@@ -50,7 +51,8 @@ final class HTTP1ConnectionHandler: ChannelInboundHandler, CallSink, ServerConne
     private var context: ChannelHandlerContext?
     private var exchange: Exchange?
     private var nextID: Int32 = 1
-    private var remoteAddress: SocketAddress?
+    /// The peer's IP, for ``ClientAddress`` (formatted once).
+    private var remoteIP = "unknown"
     private var peer = "unknown"
     private var executor: EventLoopExecutor?
     private var requestTimer: Scheduled<Void>?
@@ -70,8 +72,8 @@ final class HTTP1ConnectionHandler: ChannelInboundHandler, CallSink, ServerConne
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        remoteAddress = context.channel.remoteAddress
-        peer = ClientAddress.peer(remoteAddress)
+        peer = ClientAddress.peer(context.channel.remoteAddress)
+        remoteIP = ClientAddress.ip(context.channel.remoteAddress)
         if config.handlersOnEventLoop { executor = EventLoopExecutor(context.eventLoop) }
         registry.add(self, loop: context.eventLoop)
         bytesArrived()  // the sniffer has read the first ones
@@ -151,28 +153,22 @@ final class HTTP1ConnectionHandler: ChannelInboundHandler, CallSink, ServerConne
         let id = nextID
         nextID &+= 1
         let path = String(head.uri.split(separator: "?", maxSplits: 1).first ?? "")
-        let contentType = head.headers.first(name: "content-type") ?? ""
-        let dialect = WebDialect(contentType: contentType)
-        let x = Exchange(id: id, head: head, codec: WebCodec(dialect: dialect ?? .connectUnary(json: true), path: path, transcoder: web.transcoder),
-                         maxMessageSize: config.maxReceiveMessageSize)
+        let x = Exchange(id: id, head: head, maxMessageSize: config.maxReceiveMessageSize)
         exchange = x
         let headerBytes = head.headers.reduce(head.uri.utf8.count) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
         if headerBytes > web.maxHeaderBytes {
             return plain(x, status: .requestHeaderFieldsTooLarge, text: "request headers of \(headerBytes) bytes exceed \(web.maxHeaderBytes)")
         }
-        if head.method == .OPTIONS {
-            let (status, headers) = web.preflight(origin: head.headers.first(name: "origin"),
-                                                  requestHeaders: head.headers.first(name: "access-control-request-headers"))
-            return plain(x, status: HTTPResponseStatus(statusCode: status), extra: headers, text: "")
+        let dialect: WebDialect
+        switch web.admit(method: head.method.rawValue, contentType: head.headers.first(name: "content-type") ?? "",
+                         origin: head.headers.first(name: "origin"),
+                         requestHeaders: head.headers.first(name: "access-control-request-headers"), http2: false) {
+        case .answer(let status, let headers, let text):
+            return plain(x, status: HTTPResponseStatus(statusCode: status), extra: headers, text: text)
+        case .call(let d):
+            dialect = d
         }
-        guard head.method == .POST else {
-            return plain(x, status: .methodNotAllowed, extra: [("allow", Array("POST, OPTIONS".utf8))], text: "method \(head.method) not allowed: calls are POST")
-        }
-        guard let dialect, dialect != .grpc, x.codec.servable else {
-            let why = dialect == .grpc ? "native gRPC needs HTTP/2; over HTTP/1.1 use gRPC-Web or Connect"
-                : "content-type '\(contentType)' is none of application/grpc-web(-text), application/json, application/proto, application/connect+json or application/connect+proto"
-            return plain(x, status: .unsupportedMediaType, text: why)
-        }
+        x.codec = WebCodec(dialect: dialect, path: path, transcoder: web.transcoder)
         if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > bodyLimit(dialect) {
             closeAfterResponse = true
             return respondError(x, RPCError(.resourceExhausted, "request of \(length) bytes exceeds the limit of \(config.maxReceiveMessageSize) bytes a message"))
@@ -183,22 +179,21 @@ final class HTTP1ConnectionHandler: ChannelInboundHandler, CallSink, ServerConne
         case .failure(let e): return respondError(x, e)
         case .success(let d): deadline = d
         }
-        guard let handler = router.handler(for: path) else {
-            return respondError(x, RPCError(.unimplemented, router.missing(path)))
-        }
-        if case .connectUnary = dialect, handler.kind != .unary {
-            return respondError(x, RPCError(.unimplemented, "\(path) is a streaming method: call it with application/connect+json or gRPC-Web"))
+        let handler: MethodHandler
+        switch router.handler(for: path, dialect: dialect) {
+        case .failure(let e): return respondError(x, e)
+        case .success(let h): handler = h
         }
         var metadata = Metadata()
         for (name, value) in head.headers {
             let n = name.lowercased()
-            if n == "content-type" || n == "grpc-timeout" || BrowserHeaders.isTransport(n) || Metadata.isReserved(n) { continue }
+            if BrowserHeaders.isTransport(n) || Metadata.isReserved(n) { continue }  // content-type, grpc-timeout included
             metadata.addWire(name: n, value: Array(value.utf8))
         }
         if let filter = config.callFilter, let refused = filter(path, metadata) {
             return respondError(x, refused)
         }
-        let client = ClientAddress.resolve(socket: remoteAddress, forwardedFor: head.headers["x-forwarded-for"], trusted: config.trustedProxies)
+        let client = ClientAddress.resolve(direct: remoteIP, forwardedFor: head.headers["x-forwarded-for"], trusted: config.trustedProxies)
         let ctx = ServerContext(path: path, metadata: metadata, deadline: deadline, peer: peer, clientAddress: client)
         x.handler = handler
         x.call = ServerCall(context: ctx, streamID: id, connection: self, loop: context!.eventLoop, streaming: !handler.takesSingleRequest)
@@ -225,7 +220,7 @@ final class HTTP1ConnectionHandler: ChannelInboundHandler, CallSink, ServerConne
 
     private func receive(_ buffer: ByteBuffer) {
         guard let x = exchange, !x.ignoring, x.handler != nil, !x.finished else { return }
-        if case .connectUnary = x.codec.dialect {
+        if case .connectUnary = x.codec!.dialect {
             x.body.append(contentsOf: buffer.readableBytesView)
             if x.body.count > config.maxReceiveMessageSize {
                 x.body = []
@@ -235,7 +230,7 @@ final class HTTP1ConnectionHandler: ChannelInboundHandler, CallSink, ServerConne
             return
         }
         do {
-            let bytes = try buffer.withUnsafeReadableBytes { try x.codec.requestBytes($0) }
+            let bytes = try buffer.withUnsafeReadableBytes { try x.codec!.requestBytes($0) }
             bytes.withUnsafeBytes { x.deframer.append($0) }
         } catch {
             return fail(x, RPCError.from(error))
@@ -247,7 +242,7 @@ final class HTTP1ConnectionHandler: ChannelInboundHandler, CallSink, ServerConne
             case .message(let raw):
                 x.requestCount += 1
                 let m: [UInt8]
-                do { m = try x.codec.requestMessage(raw) } catch { return fail(x, RPCError.from(error)) }
+                do { m = try x.codec!.requestMessage(raw) } catch { return fail(x, RPCError.from(error)) }
                 if x.handler!.takesSingleRequest {
                     if x.requestCount > 1 { return fail(x, RPCError(.internal, "more than one request message for a unary call")) }
                     x.call?.singleRequest = m
@@ -275,12 +270,12 @@ final class HTTP1ConnectionHandler: ChannelInboundHandler, CallSink, ServerConne
             return
         }
         guard let handler = x.handler else { return }
-        if case .connectUnary = x.codec.dialect {
-            do { x.call?.singleRequest = try x.codec.requestMessage(x.body) } catch { return fail(x, RPCError.from(error)) }
+        if case .connectUnary = x.codec!.dialect {
+            do { x.call?.singleRequest = try x.codec!.requestMessage(x.body) } catch { return fail(x, RPCError.from(error)) }
             x.body = []
             return start(x)
         }
-        if x.codec.textLeftOver { return fail(x, RPCError(.invalidArgument, "the gRPC-Web text body ends inside a base64 group")) }
+        if x.codec!.textLeftOver { return fail(x, RPCError(.invalidArgument, "the gRPC-Web text body ends inside a base64 group")) }
         if x.deframer.pendingBytes > 0 {
             return fail(x, RPCError(.internal, "request ended inside a message (\(x.deframer.pendingBytes) bytes left over)"))
         }
@@ -325,7 +320,7 @@ final class HTTP1ConnectionHandler: ChannelInboundHandler, CallSink, ServerConne
             return waiter.resume(throwing: RPCError(.cancelled, "call already ended"))
         }
         let bytes: [UInt8]
-        do { bytes = try x.codec.responseMessage(framed) } catch {
+        do { bytes = try x.codec!.responseMessage(framed) } catch {
             waiter.resume(throwing: RPCError.from(error))
             return finish(stream: id, message: nil, error: RPCError.from(error), dropQueued: true)
         }
@@ -348,8 +343,8 @@ final class HTTP1ConnectionHandler: ChannelInboundHandler, CallSink, ServerConne
         x.deadlineTimer?.cancel()
         let initial = x.call?.context.initialMetadata ?? Metadata()
         let trailing = x.call?.context.trailingMetadata ?? Metadata()
-        if case .connectUnary = x.codec.dialect, !x.responseStarted {
-            let r = x.codec.unaryResponse(message: message, error: error, initial: initial, trailing: trailing)
+        if case .connectUnary = x.codec!.dialect, !x.responseStarted {
+            let r = x.codec!.unaryResponse(message: message, error: error, initial: initial, trailing: trailing)
             x.finished = true
             var headers = HTTPHeaders([("content-type", r.contentType), ("content-length", String(r.body.count))])
             add(r.headers + corsHeaders(x), to: &headers)
@@ -359,9 +354,9 @@ final class HTTP1ConnectionHandler: ChannelInboundHandler, CallSink, ServerConne
         var status = error
         var tail: [UInt8] = []
         if let message {
-            do { tail = try x.codec.responseMessage(message) } catch { status = RPCError.from(error) }
+            do { tail = try x.codec!.responseMessage(message) } catch { status = RPCError.from(error) }
         }
-        tail += x.codec.endOfStream(error: status, trailing: trailing)
+        tail += x.codec!.endOfStream(error: status, trailing: trailing)
         startResponse(x)
         x.finished = true
         context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: tail)))), promise: nil)
@@ -373,7 +368,7 @@ final class HTTP1ConnectionHandler: ChannelInboundHandler, CallSink, ServerConne
     private func startResponse(_ x: Exchange) {
         guard !x.responseStarted, let context else { return }
         x.responseStarted = true
-        var headers = HTTPHeaders([("content-type", x.codec.dialect.responseContentType)])
+        var headers = HTTPHeaders([("content-type", x.codec!.dialect.responseContentType)])
         add((x.call?.context.initialMetadata ?? Metadata()).wireHeaders() + corsHeaders(x), to: &headers)
         if closeAfterResponse { headers.replaceOrAdd(name: "connection", value: "close") }
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: x.head.version, status: .ok, headers: headers))), promise: nil)

@@ -15,9 +15,6 @@ struct WebCodec {
         self.transcoder = transcoder
     }
 
-    /// Whether the dialect can be served: JSON needs a transcoder.
-    var servable: Bool { !dialect.json || transcoder != nil }
-
     // MARK: requests
 
     /// Request body bytes as received → the bytes the deframer reads (gRPC-Web text decoded).

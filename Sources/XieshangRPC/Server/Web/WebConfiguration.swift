@@ -50,11 +50,41 @@ public struct WebConfiguration: Sendable {
         ])
     }
 
+    /// What a request's method and content type make of it before any call: a plain answer (a
+    /// preflight, a wrong method or content type) or a call in a dialect. One rule for both
+    /// transports; native gRPC (HTTP/2 only) keeps its own answers.
+    func admit(method: String, contentType: String, origin: String?, requestHeaders: String?, http2: Bool) -> WebAdmission {
+        if method == "OPTIONS" {
+            let (status, headers) = preflight(origin: origin, requestHeaders: requestHeaders)
+            return .answer(status: status, headers: headers, text: "")
+        }
+        let dialect = WebDialect(contentType: contentType)
+        if dialect == .grpc && http2 { return .call(.grpc) }
+        guard method == "POST" else {
+            return .answer(status: 405, headers: [("allow", Array("POST, OPTIONS".utf8))], text: "method \(method) not allowed: calls are POST")
+        }
+        guard let dialect, dialect != .grpc else {
+            return .answer(status: 415, headers: [], text: dialect == .grpc
+                ? "native gRPC needs HTTP/2; over HTTP/1.1 use gRPC-Web or Connect"
+                : "content-type '\(contentType)' is none of application/grpc, application/grpc-web(-text), application/json, application/proto, application/connect+json or application/connect+proto")
+        }
+        guard !dialect.json || transcoder != nil else {
+            return .answer(status: 415, headers: [], text: "content-type \(contentType) is not served here")
+        }
+        return .call(dialect)
+    }
+
     /// What a browser may send: credentials, the public's committee, and both protocols' headers.
     static let allowed = "authorization, content-type, x-xieshang-committee, x-grpc-web, x-user-agent, grpc-timeout, "
         + "connect-protocol-version, connect-timeout-ms"
     /// What a browser may read besides the simple headers.
     static let exposed = "grpc-status, grpc-message, grpc-status-details-bin, connect-protocol-version, *"
+}
+
+/// See ``WebConfiguration/admit(method:contentType:origin:requestHeaders:http2:)``.
+enum WebAdmission {
+    case answer(status: Int, headers: [(String, [UInt8])], text: String)
+    case call(WebDialect)
 }
 
 /// Request headers that are about the HTTP exchange or the browser, not the call: kept out of a
