@@ -80,6 +80,17 @@ let package = Package(
             ]
         ),
         .target(
+            name: "XieshangNotify",
+            dependencies: [
+                "XieshangAPI", "XieshangRPC", "XieshangStore", "XieshangKit", "CSodium",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+        .target(
             name: "XieshangGateway",
             dependencies: [
                 "XieshangAPI", "XieshangRPC", "XieshangStore", "XieshangKit",
@@ -91,7 +102,7 @@ let package = Package(
         .executableTarget(
             name: "xieshang",
             dependencies: [
-                "XieshangAPI", "XieshangRPC", "XieshangInterop", "XieshangStore", "XieshangKit", "XieshangDirectory", "XieshangIntake", "XieshangProposal", "XieshangConsultation", "XieshangAnalytics", "XieshangGateway",
+                "XieshangAPI", "XieshangRPC", "XieshangInterop", "XieshangStore", "XieshangKit", "XieshangDirectory", "XieshangIntake", "XieshangProposal", "XieshangConsultation", "XieshangAnalytics", "XieshangNotify", "XieshangGateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -128,6 +139,10 @@ let package = Package(
         .testTarget(
             name: "XieshangAnalyticsTests",
             dependencies: ["XieshangAnalytics", "XieshangKit", "XieshangStore", "XieshangAPI", "XieshangRPC", "XieshangTestSupport"]
+        ),
+        .testTarget(
+            name: "XieshangNotifyTests",
+            dependencies: ["XieshangNotify", "XieshangKit", "XieshangStore", "XieshangAPI", "XieshangRPC", "XieshangTestSupport"]
         ),
         .testTarget(
             name: "XieshangGatewayTests",

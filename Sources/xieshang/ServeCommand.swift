@@ -11,6 +11,7 @@ import XieshangDirectory
 import XieshangGateway
 import XieshangIntake
 import XieshangKit
+import XieshangNotify
 import XieshangProposal
 import XieshangRPC
 import XieshangStore
@@ -19,21 +20,23 @@ import XieshangStore
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run one service (directory, intake, proposals, consultation, analytics) or the gateway, with health.",
+        abstract: "Run one service (directory, intake, proposals, consultation, analytics, notify) or the gateway, with health.",
         discussion: """
             Migrates its database on start. Stops gracefully on SIGTERM or Ctrl-C. Every process needs \
             XIESHANG_PRINCIPAL_SECRET: the gateway signs the principal it forwards with it and the services refuse calls \
-            whose principal is not signed with it. Default ports: gateway 50060, directory 50061, intake 50062, proposals 50063, consultation 50064, analytics 50065. The other services \
+            whose principal is not signed with it. Default ports: gateway 50060, directory 50061, intake 50062, proposals 50063, consultation 50064, analytics 50065, notify 50066. The other services \
             check members, units, places and the working-day calendar against the directory named by --directory. \
             Analytics reads the change feeds of the directory, intake, proposals and consultation (--directory, --intake, \
-            --proposals, --consultation) and keeps up with them while it runs. Several proposal \
+            --proposals, --consultation) and keeps up with them while it runs; notify reads intake's, proposals' and \
+            consultation's, tells whoever must be told (inbox, webhooks to loopback or --webhook-hosts) and reminds of due \
+            dates on the directory's working-day calendar. Several proposal \
             replicas may share one database: registration numbers stay gap-free and unique; \
             consultation replicas too: a venue or person is never double-booked. The gateway (--directory, --intake, \
-            --proposals, --consultation, --analytics; each host:port or a comma-separated list, names resolved to every \
+            --proposals, --consultation, --analytics, --notify; each host:port or a comma-separated list, names resolved to every \
             replica) authenticates callers, applies the role × method policy and forwards every service's RPCs.
             """)
 
-    @Argument(help: "The service: gateway, directory, intake, proposals, consultation or analytics.")
+    @Argument(help: "The service: gateway, directory, intake, proposals, consultation, analytics or notify.")
     var service: String
 
     @OptionGroup var options: ServiceOptions
@@ -57,8 +60,10 @@ struct ServeCommand: AsyncParsableCommand {
             running = try await RunningService.consultation(options: options, port: options.resolvedPort(default: 50064))
         case "analytics":
             running = try await RunningService.analytics(options: options, port: options.resolvedPort(default: 50065))
+        case "notify":
+            running = try await RunningService.notify(options: options, port: options.resolvedPort(default: 50066))
         default:
-            throw ValidationError("unknown service '\(service)'; available: gateway, directory, intake, proposals, consultation, analytics")
+            throw ValidationError("unknown service '\(service)'; available: gateway, directory, intake, proposals, consultation, analytics, notify")
         }
         print("\(service) listening on \(options.resolvedHost()):\(running.port)")
         fflush(stdout)
@@ -153,6 +158,33 @@ struct RunningService {
         }
     }
 
+    /// Notify, with a channel to each feed it reads and one to the directory (calendars, and the
+    /// names and phones webhook deliveries carry); its followers, reminders and deliverer running.
+    static func notify(options: ServiceOptions, port: Int) async throws -> RunningService {
+        let settings = try options.webhookSettings()
+        let database = try Database(configuration: options.database(service: "notify"))
+        let store = NotifyStore(database: database)
+        try await store.migrate()
+        var channels: [NotifyFeed: BalancedChannel] = [:]
+        for feed in NotifyFeed.allCases { channels[feed] = try options.channel(to: PeerService(rawValue: feed.rawValue)!) }
+        let directoryChannel = try options.channel(to: .directory)
+        let directory = RemoteDirectory(channel: directoryChannel, serviceName: "notify")
+        let client = try WebhookClient(trustRootsFile: settings.ca)
+        let deliverer = Deliverer(store: store, client: client, backoff: settings.backoff, allowedHosts: settings.hosts, directory: directory)
+        let notifier = Notifier(store: store, channels: channels, directory: directory, deliverer: deliverer, soonDays: settings.soonDays)
+        notifier.start()
+        deliverer.start()
+        let opened = Array(channels.values) + [directoryChannel]
+        return try await serve(options: options, port: port, name: Xieshang_Notify_V1_NotifyService.name,
+                               service: NotifyService(notifier: notifier, allowedHosts: settings.hosts, poll: database.configuration.pollInterval)) {
+            await notifier.stop()
+            await deliverer.stop()
+            await client.shutdown()
+            for c in opened { await c.close() }
+            await database.close()
+        }
+    }
+
     /// The gateway: the services' RPCs forwarded over a pooled client per service, its own calls,
     /// reflection and health. It keeps no data.
     static func gateway(options: ServiceOptions, port: Int, signer: PrincipalSigner) async throws -> RunningService {
@@ -162,7 +194,8 @@ struct RunningService {
         let routes = Routes(directory: try options.channel(to: .directory, loops: loops), intake: try options.channel(to: .intake, loops: loops),
                             proposals: try options.channel(to: .proposals, loops: loops),
                             consultation: try options.channel(to: .consultation, loops: loops),
-                            analytics: try options.channel(to: .analytics, loops: loops))
+                            analytics: try options.channel(to: .analytics, loops: loops),
+                            notify: try options.channel(to: .notify, loops: loops))
         let gateway = Gateway(routes: routes, signer: signer, publicPerMinute: try options.resolvedPublicRate(),
                               sessionSeconds: try options.resolvedSessionHours() * 3600)
         // Callers present tokens here, not signed principals: no principal filter on this server.

@@ -3,6 +3,7 @@ import NIOCore
 import NIOPosix
 import Foundation
 import XieshangDirectory
+import XieshangNotify
 import XieshangKit
 import XieshangRPC
 import XieshangStore
@@ -51,6 +52,26 @@ struct ServiceOptions: ParsableArguments {
 
     @Option(name: .customLong("analytics"), help: "host:port of analytics, for the gateway (env XIESHANG_ANALYTICS, default 127.0.0.1:50065).")
     var analyticsAddress: String?
+
+    @Option(name: .customLong("notify"), help: "host:port of notify, for the gateway (env XIESHANG_NOTIFY, default 127.0.0.1:50066).")
+    var notifyAddress: String?
+
+    @Option(name: .customLong("webhook-hosts"),
+            help: "Notify: hosts webhooks may post to besides loopback, comma-separated (sms.example.cn, *.example.cn) (env XIESHANG_WEBHOOK_HOSTS).")
+    var webhookHosts: String?
+
+    @Option(name: .customLong("webhook-attempts"), help: "Notify: attempts before a delivery is dead (env XIESHANG_WEBHOOK_ATTEMPTS, default 10).")
+    var webhookAttempts: Int?
+
+    @Option(name: .customLong("webhook-backoff-ms"),
+            help: "Notify: wait after a delivery's first failure, doubling per attempt up to 15 minutes, with jitter (env XIESHANG_WEBHOOK_BACKOFF_MS, default 2000).")
+    var webhookBackoff: Int?
+
+    @Option(name: .customLong("webhook-ca"), help: "Notify: PEM bundle trusted for https webhooks instead of the system's roots (env XIESHANG_WEBHOOK_CA).")
+    var webhookCA: String?
+
+    @Option(name: .customLong("reminder-days"), help: "Notify: working days before a due date that reminders start (env XIESHANG_REMINDER_DAYS, default 3).")
+    var reminderDays: Int?
 
     @Option(name: .customLong("principal-secret"),
             help: "Secret (16+ characters) the gateway signs forwarded principals with and services check them by; the same in every process (env XIESHANG_PRINCIPAL_SECRET, required).")
@@ -126,6 +147,7 @@ struct ServiceOptions: ParsableArguments {
         case .proposals: return \.proposalsAddress
         case .consultation: return \.consultationAddress
         case .analytics: return \.analyticsAddress
+        case .notify: return \.notifyAddress
         }
     }
 
@@ -233,6 +255,21 @@ struct ServiceOptions: ParsableArguments {
         return config
     }
 
+    /// Notify's webhook settings: allowed hosts, the backoff and the CA for https.
+    func webhookSettings() throws -> (hosts: [String], backoff: Backoff, ca: String?, soonDays: Int32) {
+        let hosts = (webhookHosts ?? Self.env["XIESHANG_WEBHOOK_HOSTS"] ?? "").split(separator: ",")
+            .map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
+        let attempts = webhookAttempts ?? Self.env["XIESHANG_WEBHOOK_ATTEMPTS"].flatMap(Int.init) ?? 10
+        guard (1...100).contains(attempts) else { throw ValidationError("webhook attempts must be 1 to 100 (XIESHANG_WEBHOOK_ATTEMPTS)") }
+        let base = webhookBackoff ?? Self.env["XIESHANG_WEBHOOK_BACKOFF_MS"].flatMap(Int.init) ?? 2000
+        guard (1...3_600_000).contains(base) else { throw ValidationError("webhook backoff must be 1 ms to an hour (XIESHANG_WEBHOOK_BACKOFF_MS)") }
+        let days = reminderDays ?? Self.env["XIESHANG_REMINDER_DAYS"].flatMap(Int.init) ?? 3
+        guard (0...30).contains(days) else { throw ValidationError("reminder days must be 0 to 30 (XIESHANG_REMINDER_DAYS)") }
+        let ca = nonEmpty(webhookCA ?? Self.env["XIESHANG_WEBHOOK_CA"])
+        if let ca, !FileManager.default.isReadableFile(atPath: ca) { throw ValidationError("webhook CA file \(ca) cannot be read (XIESHANG_WEBHOOK_CA)") }
+        return (hosts, Backoff(baseMilliseconds: Int64(base), attempts: attempts), ca, Int32(days))
+    }
+
     func resolvedThreads() -> Int? { threads ?? Self.env["XIESHANG_THREADS"].flatMap(Int.init) }
 
     func database(service: String) throws -> DatabaseConfiguration {
@@ -258,7 +295,7 @@ struct ServiceOptions: ParsableArguments {
 
 /// The services one process may call, with their variables and defaults.
 enum PeerService: String, CaseIterable {
-    case directory, intake, proposals, consultation, analytics
+    case directory, intake, proposals, consultation, analytics, notify
 
     var environment: String { "XIESHANG_\(rawValue.uppercased())" }
 
@@ -269,6 +306,7 @@ enum PeerService: String, CaseIterable {
         case .proposals: return "127.0.0.1:50063"
         case .consultation: return "127.0.0.1:50064"
         case .analytics: return "127.0.0.1:50065"
+        case .notify: return "127.0.0.1:50066"
         }
     }
 }

@@ -44,12 +44,13 @@ struct UpCommand: AsyncParsableCommand {
             }
             running.append(("directory", directory))
             inner.setAddress(of: .directory, "127.0.0.1:\(directory.port)")
-            // In the order each needs the ones before it: analytics reads the feeds of all the others.
+            // In the order each needs the ones before it: analytics and notify read the others' feeds.
             let starters: [(PeerService, (ServiceOptions) async throws -> RunningService)] = [
                 (.intake, { try await RunningService.intake(options: $0, port: 0) }),
                 (.proposals, { try await RunningService.proposals(options: $0, port: 0) }),
                 (.consultation, { try await RunningService.consultation(options: $0, port: 0) }),
                 (.analytics, { try await RunningService.analytics(options: $0, port: 0) }),
+                (.notify, { try await RunningService.notify(options: $0, port: 0) }),
             ]
             for (peer, start) in starters {
                 let service = try await start(inner)

@@ -16,25 +16,16 @@ extension Source {
     }
 }
 
-/// Keeps one `Watch` stream open per source and applies what arrives in batches (see
-/// ``AnalyticsStore/apply(_:events:head:)``). A stream that fails or ends is reopened after a
-/// backoff from the stored cursor, so delivery is at least once and application exactly once.
+/// Follows one `Watch` stream per source (``FeedFollower``) and applies what arrives in batches
+/// (see ``AnalyticsStore/apply(_:events:head:)``): delivery is at least once, application exactly once.
 public final class Ingestor: Sendable {
     public let store: AnalyticsStore
     let channels: [Source: any ClientTransport]
     /// Events applied per transaction at most (bigger batches merge more roll-up and count moves
     /// into one write; at about 60,000 events a second a full batch holds the writer ~0.2 s).
     let batchSize: Int
-    private let live = NIOLockedValueBox([Source: Live]())
-    private let tasks = NIOLockedValueBox([Task<Void, Never>]())
+    private let followers = NIOLockedValueBox([Source: FeedFollower]())
     private let rebuilding = NIOLockedValueBox(false)
-
-    /// What the consumer of one source knows right now.
-    struct Live {
-        var head: Int64 = 0
-        var connected = false
-        var lastError = ""
-    }
 
     public init(store: AnalyticsStore, channels: [Source: any ClientTransport], batchSize: Int = 10000) {
         self.store = store
@@ -42,101 +33,30 @@ public final class Ingestor: Sendable {
         self.batchSize = batchSize
     }
 
-    /// Starts one consumer per source with a channel.
-    public func start() {
-        let started = channels.keys.sorted { $0.rawValue < $1.rawValue }.map { source in
-            Task { await self.consume(source) }
-        }
-        tasks.withLockedValue { $0 += started }
-    }
-
-    /// Stops every consumer and waits for them.
-    public func stop() async {
-        let running = tasks.withLockedValue { t in
-            defer { t.removeAll() }
-            return t
-        }
-        for t in running { t.cancel() }
-        for t in running { await t.value }
-        live.withLockedValue { l in for k in l.keys { l[k]?.connected = false } }
-    }
-
-    private func update(_ source: Source, _ change: (inout Live) -> Void) {
-        live.withLockedValue { change(&$0[source, default: Live()]) }
-    }
-
-    /// The stream of `source` is up and has reached at least `sequence`.
-    private func heard(_ source: Source, upTo sequence: Int64) {
-        update(source) {
-            $0.head = max($0.head, sequence)
-            $0.connected = true
-            $0.lastError = ""
-        }
-    }
-
     /// Consumers call as a service, which sees every committee's events (the committee named
     /// is only the one the principal must carry).
     static let options = CallOptions(metadata: Caller.system("analytics", committee: 1))
 
-    private func consume(_ source: Source) async {
-        guard let channel = channels[source] else { return }
-        var backoff: UInt64 = 200_000_000
-        // One batch is applied while the next is read off the stream; batches are applied in
-        // order (each waits for the one before it).
-        var inflight: Task<Void, Error>?
-        while !Task.isCancelled {
-            do {
-                var request = Xieshang_Events_V1_WatchRequest()
-                request.afterCursor = try await store.positions().first { $0.source == source }?.appliedSequence ?? 0
-                request.entityKinds = source.entityKinds
-                request.heartbeats = true
-                let call = channel.serverStreaming(source.watch, request, options: Self.options)
-                var applied = request.afterCursor
-                func hand(_ events: [Xieshang_Events_V1_Event], head: Int64? = nil) async throws {
-                    try await inflight?.value
-                    inflight = Task { [store] in try await store.apply(source, events: events, head: head) }
-                }
-                try await withTaskCancellationHandler {
-                    var buffer: [Xieshang_Events_V1_Event] = []
-                    buffer.reserveCapacity(batchSize)
-                    for try await e in call.responses {
-                        if e.entityKind.isEmpty {
-                            // Caught up to the head: apply what is buffered and move past filtered events.
-                            heard(source, upTo: e.sequence)
-                            if !buffer.isEmpty || e.sequence > applied {
-                                try await hand(buffer, head: e.sequence)
-                                try await inflight?.value
-                                applied = max(applied, e.sequence)
-                            }
-                            buffer.removeAll(keepingCapacity: true)
-                            backoff = 200_000_000
-                        } else {
-                            buffer.append(e)
-                            if buffer.count >= batchSize {
-                                heard(source, upTo: e.sequence)
-                                try await hand(buffer)
-                                applied = max(applied, e.sequence)
-                                buffer.removeAll(keepingCapacity: true)
-                            }
-                        }
-                    }
-                    try await hand(buffer)
-                    try await inflight?.value
-                } onCancel: {
-                    call.cancel()
-                }
-                update(source) { $0.lastError = "the stream ended" }
-            } catch {
-                // A batch still applying finishes (or fails) before the stream reopens or the consumer stops.
-                _ = await inflight?.result
-                inflight = nil
-                if Task.isCancelled { break }
-                update(source) { $0.lastError = "\(error)" }
-            }
-            update(source) { $0.connected = false }
-            try? await Task.sleep(nanoseconds: backoff)
-            backoff = min(backoff * 2, 5_000_000_000)
+    /// Starts one follower per source with a channel.
+    public func start() {
+        let started = channels.keys.sorted { $0.rawValue < $1.rawValue }.map { source in
+            let f = FeedFollower(name: source.rawValue, channel: channels[source]!, method: source.watch, kinds: source.entityKinds,
+                                 batchSize: batchSize, options: Self.options,
+                                 cursor: { [store] in try await store.positions().first { $0.source == source }?.appliedSequence ?? 0 },
+                                 apply: { [store] events, head in try await store.apply(source, events: events, head: head) })
+            f.start()
+            return (source, f)
         }
+        followers.withLockedValue { for (s, f) in started { $0[s] = f } }
+    }
+
+    /// Stops every follower and waits for them.
+    public func stop() async {
+        let running = followers.withLockedValue { f in
+            defer { f.removeAll() }
+            return Array(f.values)
+        }
+        for f in running { await f.stop() }
     }
 
     /// Where each source stands.
@@ -146,12 +66,12 @@ public final class Ingestor: Sendable {
 
     /// Where each source stands, given the applied `positions` (read with an answer's figures).
     public func freshness(positions: [SourcePosition], now: Int64 = XieshangStore.Clock.nowMilliseconds()) -> Xieshang_Analytics_V1_Freshness {
-        let live = self.live.withLockedValue { $0 }
+        let live = followers.withLockedValue { $0.mapValues(\.state) }
         var f = Xieshang_Analytics_V1_Freshness()
         var metrics = ["# TYPE xieshang_analytics_lag_events gauge", "# TYPE xieshang_analytics_lag_seconds gauge",
                        "# TYPE xieshang_analytics_applied_sequence counter"]
         for p in positions {
-            let l = live[p.source] ?? Live()
+            let l = live[p.source] ?? FeedFollower.Live()
             var s = Xieshang_Analytics_V1_SourceFreshness()
             s.source = p.source.rawValue
             s.appliedSequence = p.appliedSequence

@@ -228,5 +228,14 @@ public struct Policy: Sendable {
         Rule("AnalyticsService/GetFreshness", officials),
         Rule("AnalyticsService/Rebuild", [.prefectureAdmin], committees: .prefecture),
         Rule("AnalyticsService/Watch", admins),
+
+        // Notify: every account reads its own inbox; the public its ticket's news; the
+        // committee admin keeps the webhooks; staff see whether deliveries flow.
+        Rule("NotifyService/ListNotifications", accounts),
+        Rule("NotifyService/MarkRead", accounts),
+        Rule("NotifyService/WatchNotifications", accounts),
+        Rule("NotifyService/GetTicketNews", accounts.union([.public]), anonymous: true),
+        Rule("NotifyService/GetStatus", [.committeeAdmin, .liaisonStaff, .committeeStaff]),
+        Rule("NotifyService/*", [.committeeAdmin]),
     ]
 }

@@ -8,14 +8,16 @@ public struct Routes: Sendable {
     public let proposals: BalancedChannel
     public let consultation: BalancedChannel
     public let analytics: BalancedChannel
+    public let notify: BalancedChannel
 
     public init(directory: BalancedChannel, intake: BalancedChannel, proposals: BalancedChannel,
-                consultation: BalancedChannel, analytics: BalancedChannel) {
+                consultation: BalancedChannel, analytics: BalancedChannel, notify: BalancedChannel) {
         self.directory = directory
         self.intake = intake
         self.proposals = proposals
         self.consultation = consultation
         self.analytics = analytics
+        self.notify = notify
     }
 
     /// Service name → its client, for the ``Forwarder``.
@@ -26,10 +28,11 @@ public struct Routes: Sendable {
             Xieshang_Proposal_V1_ProposalService.name: proposals,
             Xieshang_Consultation_V1_ConsultationService.name: consultation,
             Xieshang_Analytics_V1_AnalyticsService.name: analytics,
+            Xieshang_Notify_V1_NotifyService.name: notify,
         ]
     }
 
     public func close() async {
-        for c in [directory, intake, proposals, consultation, analytics] { await c.close() }
+        for c in [directory, intake, proposals, consultation, analytics, notify] { await c.close() }
     }
 }

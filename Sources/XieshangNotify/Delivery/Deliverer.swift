@@ -1,0 +1,148 @@
+import Foundation
+import NIOConcurrencyHelpers
+import XieshangAPI
+import XieshangKit
+import XieshangStore
+
+/// Sends the outbox: every pending delivery whose time has come is posted (a few at once); a 2xx
+/// answer delivers it, anything else schedules the next attempt by ``Backoff`` until the limit,
+/// then it is dead. An attempt is recorded only after the answer, so a process killed mid-post
+/// sends it again on start: at least once, each copy with the notification's key.
+public final class Deliverer: Sendable {
+    public let store: NotifyStore
+    let client: WebhookClient
+    let backoff: Backoff
+    let allowedHosts: [String]
+    let directory: (any DirectoryLookup)?
+    let parallel: Int
+    /// Published (with the newest notification id) when a batch queued deliveries.
+    public let wake = EventNotifier()
+    private let task = NIOLockedValueBox<Task<Void, Never>?>(nil)
+    private let random = NIOLockedValueBox(SystemRandomNumberGenerator())
+
+    public init(store: NotifyStore, client: WebhookClient, backoff: Backoff, allowedHosts: [String],
+                directory: (any DirectoryLookup)?, parallel: Int = 8) {
+        self.store = store
+        self.client = client
+        self.backoff = backoff
+        self.allowedHosts = allowedHosts
+        self.directory = directory
+        self.parallel = parallel
+    }
+
+    public func start() {
+        task.withLockedValue { t in
+            guard t == nil else { return }
+            t = Task { await self.run() }
+        }
+    }
+
+    public func stop() async {
+        let running = task.withLockedValue { t in
+            defer { t = nil }
+            return t
+        }
+        running?.cancel()
+        await running?.value
+    }
+
+    private func run() async {
+        var woken: Int64 = 0
+        while !Task.isCancelled {
+            let now = Clock.nowMilliseconds()
+            guard let due = try? await store.due(now: now, limit: parallel * 8), !due.isEmpty else {
+                // Nothing due: sleep until the next retry, a new delivery, or a second (other replicas' work).
+                let next = (try? await store.nextDue()) ?? nil
+                let wait = next.map { max(0.005, min(1, Double($0 - now) / 1000)) } ?? 1
+                await wake.wait(after: woken, timeout: wait)
+                woken = max(woken, now)
+                continue
+            }
+            await withTaskGroup(of: Void.self) { group in
+                var running = 0
+                for d in due {
+                    if running == parallel {
+                        await group.next()
+                        running -= 1
+                    }
+                    group.addTask { await self.attempt(d) }
+                    running += 1
+                }
+            }
+        }
+    }
+
+    /// One attempt at `d`, recorded.
+    func attempt(_ d: DueDelivery) async {
+        let now = Clock.nowMilliseconds()
+        let attempt = d.attempts + 1
+        var status = 0
+        var failure = ""
+        do {
+            let target = try WebhookTarget(url: d.webhook.url, allowedHosts: allowedHosts)
+            let body = try await payload(d, attempt: attempt)
+            let seconds = now / 1000
+            let headers = [(WebhookSignature.keyHeader, d.notification.key), (WebhookSignature.timestampHeader, "\(seconds)"),
+                           (WebhookSignature.header, WebhookSignature.sign(secret: d.webhook.secret, timestamp: seconds, body: body)),
+                           ("X-Xieshang-Delivery", "\(d.id)"), ("X-Xieshang-Attempt", "\(attempt)")]
+            status = try await client.post(target, headers: headers, body: body)
+            if (200..<300).contains(status) {
+                try? await store.recordAttempt(d.id, delivered: true, status: status, error: "", retryAt: nil, now: Clock.nowMilliseconds())
+                return
+            }
+            failure = "HTTP \(status)"
+        } catch {
+            failure = RPCErrorText.of(error)
+        }
+        let retry: Int64? = attempt >= backoff.attempts ? nil
+            : Clock.nowMilliseconds() + backoff.delay(after: attempt, unit: random.withLockedValue { Double.random(in: 0..<1, using: &$0) })
+        try? await store.recordAttempt(d.id, delivered: false, status: status, error: failure, retryAt: retry, now: Clock.nowMilliseconds())
+    }
+
+    /// The JSON posted: the notification, its recipient (with name and phone from the directory
+    /// for members and units, whom an SMS reaches) and the attempt.
+    func payload(_ d: DueDelivery, attempt: Int) async throws -> [UInt8] {
+        let n = d.notification
+        let to = n.recipient ?? Xieshang_Notify_V1_Recipient()
+        var recipient: [String: Any] = ["kind": Self.kindName(to.kind)]
+        switch to.kind {
+        case .ticket: recipient["ticket_code"] = to.ticketCode
+        case .staff: recipient["role"] = Int(to.role.rawValue)
+        default: recipient["id"] = to.id
+        }
+        if let directory {
+            if to.kind == .member, let m = try? await directory.member(to.id, committee: n.committeeId) {
+                recipient["name"] = m.name
+                recipient["phone"] = m.phone
+            } else if to.kind == .unit, let u = try? await directory.unit(to.id, committee: n.committeeId) {
+                recipient["name"] = u.name
+                recipient["contacts"] = u.contacts.map { ["name": $0.name, "title": $0.title, "phone": $0.phone] }
+            }
+        }
+        let object: [String: Any] = [
+            "key": n.key, "id": n.id, "committee_id": n.committeeId, "kind": n.kind, "title": n.title, "body": n.body,
+            "entity": ["kind": n.entityKind, "id": n.entityId], "recipient": recipient, "at_unix_ms": n.atUnixMs,
+            "delivery_id": d.id, "attempt": attempt,
+        ]
+        return Array(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+    }
+
+    static func kindName(_ k: Address.Kind) -> String {
+        switch k {
+        case .account: "account"
+        case .member: "member"
+        case .unit: "unit"
+        case .staff: "staff"
+        case .ticket: "ticket"
+        default: "unspecified"
+        }
+    }
+}
+
+/// An error as one line for a delivery's record.
+enum RPCErrorText {
+    static func of(_ error: Error) -> String {
+        if let e = error as? DomainError { return e.rpcError.message }
+        return "\(error)"
+    }
+}
