@@ -1,5 +1,5 @@
 # One image for every Xieshang process: `xieshang serve gateway|directory|intake|proposals|
-# consultation|analytics` and `xieshang interop-server`. docker-compose.yml runs each as its own
+# consultation|analytics|notify` and `xieshang interop-server`. docker-compose.yml runs each as its own
 # container; services/<name>/README.md says how each one is run and configured.
 #
 #   docker build -t xieshang:latest .
@@ -37,7 +37,8 @@ RUN groupadd --system --gid 10001 xieshang \
     && mkdir -p /data && chown xieshang:xieshang /data && chmod 0750 /data
 COPY --from=build /usr/local/bin/xieshang /usr/local/bin/xieshang
 # Inside a container a service listens on every interface; its port is the service's default
-# (gateway 50060, directory 50061, intake 50062, proposals 50063, consultation 50064, analytics 50065)
+# (gateway 50060, directory 50061, intake 50062, proposals 50063, consultation 50064, analytics 50065,
+# notify 50066)
 # unless XIESHANG_PORT says otherwise.
 ENV XIESHANG_HOST=0.0.0.0 \
     XIESHANG_DATA_DIR=/data

@@ -80,6 +80,7 @@ PROTO_FILES = (
     "xieshang/consultation/v1/consultation.proto",
     "xieshang/proposal/v1/proposal.proto",
     "xieshang/analytics/v1/analytics.proto",
+    "xieshang/notify/v1/notify.proto",
     "xieshang/gateway/v1/gateway.proto",
 )
 

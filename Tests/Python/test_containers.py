@@ -17,7 +17,7 @@ from topology import (ADDRESS_VARIABLES, DEFAULT_PORTS, compose_command, compose
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
-SERVICES = set(DEFAULT_PORTS)  # gateway directory intake proposals consultation analytics
+SERVICES = set(DEFAULT_PORTS)  # gateway directory intake proposals consultation analytics notify
 SCALABLE = {"gateway", "proposals", "consultation"}
 
 #: Each system library a Sources/C*/module.modulemap links → (the -dev package the build needs,
@@ -37,6 +37,7 @@ REQUIRED_ADDRESSES = {
     "proposals": {"XIESHANG_DIRECTORY"},
     "consultation": {"XIESHANG_DIRECTORY"},
     "analytics": {"XIESHANG_DIRECTORY", "XIESHANG_INTAKE", "XIESHANG_PROPOSALS", "XIESHANG_CONSULTATION"},
+    "notify": {"XIESHANG_DIRECTORY", "XIESHANG_INTAKE", "XIESHANG_PROPOSALS", "XIESHANG_CONSULTATION"},
     "gateway": set(ADDRESS_VARIABLES),
 }
 
@@ -197,6 +198,7 @@ def test_depends_on_names_exist_and_wait_for_health(compose):
     order = start_order(compose)
     assert order[0] == "directory" and order[-1] == "gateway"
     assert order.index("analytics") > max(order.index(s) for s in ("intake", "proposals", "consultation"))
+    assert order.index("notify") > max(order.index(s) for s in ("intake", "proposals", "consultation"))
 
 
 def test_scaling_is_possible_and_only_the_gateway_publishes(compose, services):

@@ -35,7 +35,7 @@ ROLE_TOKENS = {
     "prefecture_admin": "qiannan.admin",
 }
 SERVICES = {"DirectoryService": "directory", "IntakeService": "intake", "ProposalService": "proposals",
-            "ConsultationService": "consultation", "AnalyticsService": "analytics"}
+            "ConsultationService": "consultation", "AnalyticsService": "analytics", "NotifyService": "notify"}
 
 # (method, role) the gateway's table admits and the service's role check refuses, as found.
 DRIFT: set[tuple[str, str]] = {

@@ -75,6 +75,7 @@ DEFAULT_PORTS = {
     "proposals": 50063,
     "consultation": 50064,
     "analytics": 50065,
+    "notify": 50066,
 }
 
 #: The variables naming where another service is (host:port, or a comma-separated list).
@@ -84,6 +85,7 @@ ADDRESS_VARIABLES = {
     "XIESHANG_PROPOSALS": "proposals",
     "XIESHANG_CONSULTATION": "consultation",
     "XIESHANG_ANALYTICS": "analytics",
+    "XIESHANG_NOTIFY": "notify",
 }
 
 LOOPBACK = "127.0.0.1"
