@@ -10,6 +10,7 @@
 #   scripts/bench.sh gateway    a read and a write RPC through the gateway and straight to the service, 64 streams;
 #                               GetMember by native gRPC, Connect and gRPC-Web through the gateway (h2load)
 #   scripts/bench.sh analytics  ingest of a recorded prefecture year (about 1,000,000 events) and dashboards
+#   scripts/bench.sh notify     events turned into inbox notifications and webhook deliveries, lag at 1,000 events/s
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The secret the bench and the processes it starts share (services refuse unsigned principals).
@@ -40,4 +41,7 @@ if [ "$what" = all ] || [ "$what" = gateway ]; then
 fi
 if [ "$what" = all ] || [ "$what" = analytics ]; then
   python3 scripts/bench_analytics.py "$@"
+fi
+if [ "$what" = all ] || [ "$what" = notify ]; then
+  python3 scripts/bench_notify.py "$@"
 fi

@@ -15,13 +15,15 @@ public final class Deliverer: Sendable {
     let allowedHosts: [String]
     let directory: (any DirectoryLookup)?
     let parallel: Int
-    /// Published (with the newest notification id) when a batch queued deliveries.
-    public let wake = EventNotifier()
+    /// Wakes the loop when deliveries are queued (``poke()``): `pokes` counts the pokes, so the loop
+    /// waits only for one after the count it read before looking for due deliveries.
+    private let wake = EventNotifier()
+    private let pokes = NIOLockedValueBox<Int64>(0)
     private let task = NIOLockedValueBox<Task<Void, Never>?>(nil)
     private let random = NIOLockedValueBox(SystemRandomNumberGenerator())
 
     public init(store: NotifyStore, client: WebhookClient, backoff: Backoff, allowedHosts: [String],
-                directory: (any DirectoryLookup)?, parallel: Int = 8) {
+                directory: (any DirectoryLookup)?, parallel: Int = 32) {
         self.store = store
         self.client = client
         self.backoff = backoff
@@ -46,34 +48,46 @@ public final class Deliverer: Sendable {
         await running?.value
     }
 
+    /// Deliveries were queued (a batch made some, or one is redelivered): look now.
+    public func poke() {
+        wake.publish(pokes.withLockedValue { p in
+            p += 1
+            return p
+        })
+    }
+
     private func run() async {
-        var woken: Int64 = 0
         while !Task.isCancelled {
+            let seen = pokes.withLockedValue { $0 }
             let now = Clock.nowMilliseconds()
             guard let due = try? await store.due(now: now, limit: parallel * 8), !due.isEmpty else {
                 // Nothing due: sleep until the next retry, a new delivery, or a second (other replicas' work).
                 let next = (try? await store.nextDue()) ?? nil
                 let wait = next.map { max(0.005, min(1, Double($0 - now) / 1000)) } ?? 1
-                await wake.wait(after: woken, timeout: wait)
-                woken = max(woken, now)
+                await wake.wait(after: seen, timeout: wait)
                 continue
             }
-            await withTaskGroup(of: Void.self) { group in
+            // Posted `parallel` at a time; the round's outcomes are recorded together.
+            let outcomes = await withTaskGroup(of: Attempt.self) { group -> [Attempt] in
+                var out: [Attempt] = []
                 var running = 0
                 for d in due {
-                    if running == parallel {
-                        await group.next()
+                    if running == parallel, let a = await group.next() {
+                        out.append(a)
                         running -= 1
                     }
                     group.addTask { await self.attempt(d) }
                     running += 1
                 }
+                for await a in group { out.append(a) }
+                return out
             }
+            try? await store.record(outcomes)
         }
     }
 
-    /// One attempt at `d`, recorded.
-    func attempt(_ d: DueDelivery) async {
+    /// One attempt at `d`, and its outcome (recorded by the caller).
+    func attempt(_ d: DueDelivery) async -> Attempt {
         let now = Clock.nowMilliseconds()
         let attempt = d.attempts + 1
         var status = 0
@@ -87,16 +101,16 @@ public final class Deliverer: Sendable {
                            ("X-Xieshang-Delivery", "\(d.id)"), ("X-Xieshang-Attempt", "\(attempt)")]
             status = try await client.post(target, headers: headers, body: body)
             if (200..<300).contains(status) {
-                try? await store.recordAttempt(d.id, delivered: true, status: status, error: "", retryAt: nil, now: Clock.nowMilliseconds())
-                return
+                return Attempt(id: d.id, delivered: true, status: status, error: "", retryAt: nil, at: Clock.nowMilliseconds())
             }
             failure = "HTTP \(status)"
         } catch {
             failure = RPCErrorText.of(error)
         }
+        let at = Clock.nowMilliseconds()
         let retry: Int64? = attempt >= backoff.attempts ? nil
-            : Clock.nowMilliseconds() + backoff.delay(after: attempt, unit: random.withLockedValue { Double.random(in: 0..<1, using: &$0) })
-        try? await store.recordAttempt(d.id, delivered: false, status: status, error: failure, retryAt: retry, now: Clock.nowMilliseconds())
+            : at + backoff.delay(after: attempt, unit: random.withLockedValue { Double.random(in: 0..<1, using: &$0) })
+        return Attempt(id: d.id, delivered: false, status: status, error: failure, retryAt: retry, at: at)
     }
 
     /// The JSON posted: the notification, its recipient (with name and phone from the directory

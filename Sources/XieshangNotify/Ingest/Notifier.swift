@@ -85,7 +85,7 @@ public final class Notifier: Sendable {
 
     func announce(_ result: Applied) {
         if result.notifications > 0 { made.publish(result.lastID) }
-        if result.deliveries > 0 { deliverer?.wake.publish(result.lastID) }
+        if result.deliveries > 0 { deliverer?.poke() }
     }
 
     /// Where each feed stands.

@@ -154,7 +154,7 @@ extension NotifyService: Xieshang_Notify_V1_NotifyServiceProvider {
         let caller = try Self.admin(context, to: "redelivering")
         try Check.id(request.deliveryId, "delivery_id", required: true)
         let d = try await store.redeliver(request.deliveryId, committee: caller.committeeID, now: Clock.nowMilliseconds())
-        notifier.deliverer?.wake.publish(Clock.nowMilliseconds())
+        notifier.deliverer?.poke()
         return d
     }
 

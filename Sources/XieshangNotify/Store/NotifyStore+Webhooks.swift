@@ -2,6 +2,18 @@ import XieshangAPI
 import XieshangKit
 import XieshangStore
 
+/// The outcome of one delivery attempt.
+public struct Attempt: Sendable, Equatable {
+    public var id: Int64
+    public var delivered: Bool
+    /// The HTTP status (0: no answer).
+    public var status: Int
+    public var error: String
+    /// When to try again; nil: no more (dead) or delivered.
+    public var retryAt: Int64?
+    public var at: Int64
+}
+
 /// Webhooks and their outbox.
 extension NotifyStore {
     public typealias State = Xieshang_Notify_V1_DeliveryState
@@ -148,13 +160,22 @@ extension NotifyStore {
 
     /// Records an attempt: delivered, or failed with the next attempt at `retryAt` (nil: dead).
     public func recordAttempt(_ id: Int64, delivered: Bool, status: Int, error: String, retryAt: Int64?, now: Int64) async throws {
-        try await database.write { tx in
-            let state: State = delivered ? .delivered : (retryAt == nil ? .dead : .pending)
-            try tx.execute("""
-                UPDATE deliveries SET state = ?, attempts = attempts + 1, next_attempt_ms = ?, last_status = ?, last_error = ?,
-                    delivered_at_ms = ? WHERE id = ? AND state = ?
-                """, [.integer(Int64(state.rawValue)), .integer(retryAt ?? now), .integer(Int64(status)), .text(String(error.prefix(500))),
-                      .integer(delivered ? now : 0), .integer(id), .integer(Int64(State.pending.rawValue))])
+        try await record([Attempt(id: id, delivered: delivered, status: status, error: error, retryAt: retryAt, at: now)])
+    }
+
+    /// Records a round of attempts in one transaction. Not synced: an attempt whose record is lost
+    /// with the machine is made again, with the same key, which is what at-least-once allows.
+    public func record(_ attempts: [Attempt]) async throws {
+        guard !attempts.isEmpty else { return }
+        try await database.write(durable: false) { tx in
+            for a in attempts {
+                let state: State = a.delivered ? .delivered : (a.retryAt == nil ? .dead : .pending)
+                try tx.execute("""
+                    UPDATE deliveries SET state = ?, attempts = attempts + 1, next_attempt_ms = ?, last_status = ?, last_error = ?,
+                        delivered_at_ms = ? WHERE id = ? AND state = ?
+                    """, [.integer(Int64(state.rawValue)), .integer(a.retryAt ?? a.at), .integer(Int64(a.status)), .text(String(a.error.prefix(500))),
+                          .integer(a.delivered ? a.at : 0), .integer(a.id), .integer(Int64(State.pending.rawValue))])
+            }
         }
     }
 
