@@ -25,7 +25,7 @@ public final class FeedFollower: Sendable {
     let cursor: @Sendable () async throws -> Int64
     let apply: @Sendable ([Xieshang_Events_V1_Event], Int64?) async throws -> Void
     private let live = NIOLockedValueBox(Live())
-    private let task = NIOLockedValueBox<Task<Void, Never>?>(nil)
+    private let task = BackgroundTask()
 
     /// `cursor` reads the stored position; `apply(events, head)` stores a batch (events after the
     /// cursor; `head`, when given, is how far the feed is known to be with nothing filtered in between).
@@ -47,20 +47,12 @@ public final class FeedFollower: Sendable {
     public var state: Live { live.withLockedValue { $0 } }
 
     public func start() {
-        task.withLockedValue { t in
-            guard t == nil else { return }
-            t = Task { await self.run() }
-        }
+        task.start { await self.run() }
     }
 
     /// Stops following and waits for a batch being applied.
     public func stop() async {
-        let running = task.withLockedValue { t in
-            defer { t = nil }
-            return t
-        }
-        running?.cancel()
-        await running?.value
+        await task.stop()
         live.withLockedValue { $0.connected = false }
     }
 

@@ -32,6 +32,7 @@ from directory_client import postgres_required, postgres_url
 from topology import Topology
 
 ensure_generated()
+from xieshang.consultation.v1 import consultation_pb2 as cpb, consultation_pb2_grpc  # noqa: E402
 from xieshang.directory.v1 import directory_pb2 as dpb, directory_pb2_grpc  # noqa: E402
 from xieshang.gateway.v1 import gateway_pb2 as gpb, gateway_pb2_grpc  # noqa: E402
 from xieshang.intake.v1 import intake_pb2 as ipb, intake_pb2_grpc  # noqa: E402
@@ -127,6 +128,7 @@ class System:
         self.directory = directory_pb2_grpc.DirectoryServiceStub(self.channel)
         self.intake = intake_pb2_grpc.IntakeServiceStub(self.channel)
         self.proposals = proposal_pb2_grpc.ProposalServiceStub(self.channel)
+        self.consultation = consultation_pb2_grpc.ConsultationServiceStub(self.channel)
         self.notify = notify_pb2_grpc.NotifyServiceStub(self.channel)
         self.principals: dict[str, object] = {}
         self.tokens: dict[str, str] = {}
@@ -307,6 +309,40 @@ def test_a_co_signer_is_invited_and_told_when_signing_closes(system):
     for who in (lead, co):
         wait_until(f"{who} heard signing closed", lambda who=who: (
             of_entity(system.inbox(who).notifications, "proposal.signing_closed", p.id), None))
+
+
+def test_a_member_hears_of_the_invitation_its_changes_the_leave_and_the_cancellation(system):
+    staff, guest = system.md("changshun.staff"), "changshun.member2"
+    c = system.consultation
+    topic = c.ProposeTopic(cpb.Topic(title="老旧小区加装电梯", source=cpb.TOPIC_SOURCE_PARTY_COMMITTEE, category="城建"), metadata=staff)
+    c.ChooseTopic(cpb.TopicAction(id=topic.id), metadata=staff)
+    con = c.CreateConsultation(cpb.Consultation(topic_id=topic.id, form=cpb.FORM_THEMATIC, level=cpb.LEVEL_COUNTY,
+                                                host_member_id=system.principal("changshun.member1").member_id), metadata=staff)
+    c.MakeConsultationPlan(cpb.MakePlanRequest(id=con.id, work_plan="走访小区，召开协商会"), metadata=staff)
+    venue = system.directory.ListWorkStations(dpb.ListWorkStationsRequest(page_size=1), metadata=staff).work_stations[0]
+    day = datetime.date.today() + datetime.timedelta(days=20)
+    m = c.ScheduleMeeting(cpb.Meeting(consultation_id=con.id, title="加装电梯协商会", venue_id=venue.id,
+                                      starts_at=f"{day}T09:00", ends_at=f"{day}T11:00",
+                                      invitations=[cpb.Invitation(kind=cpb.INVITEE_KIND_MEMBER, member_id=system.principal(guest).member_id)]),
+                          metadata=staff)
+    mine = lambda kind: of_entity(system.inbox(guest).notifications, kind, m.id)  # noqa: E731
+    invited = wait_until("the member was invited", lambda: (mine("meeting.invited"), None))
+    assert f"{day} 09:00" in invited[0].body
+    m = c.RescheduleMeeting(cpb.RescheduleRequest(id=m.id, version=m.version, venue_id=venue.id,
+                                                  starts_at=f"{day}T14:00", ends_at=f"{day}T16:00"), metadata=staff)
+    changed = wait_until("the member heard of the change", lambda: (mine("meeting.changed"), None))
+    assert f"{day} 14:00" in changed[0].body
+    number = m.invitations[0].number
+    c.RequestLeave(cpb.LeaveRequest(meeting_id=m.id, number=number, reason="出差"), metadata=system.md(guest))
+    c.DecideLeave(cpb.LeaveDecision(meeting_id=m.id, number=number, approve=True, note="同意"), metadata=staff)
+    decided = wait_until("the member heard of the leave", lambda: (mine("meeting.leave_decided"), None))
+    assert "已批准" in decided[0].title
+    m = c.GetMeeting(cpb.GetRequest(id=m.id), metadata=staff)
+    c.CancelMeeting(cpb.CancelRequest(id=m.id, version=m.version, reason="议题调整"), metadata=staff)
+    cancelled = wait_until("the member heard of the cancellation", lambda: (mine("meeting.cancelled"), None))
+    assert "议题调整" in cancelled[0].body
+    # Each once.
+    assert [len(mine(k)) for k in ("meeting.invited", "meeting.changed", "meeting.leave_decided", "meeting.cancelled")] == [1, 1, 1, 1]
 
 
 def test_watch_streams_new_notifications_live(system):

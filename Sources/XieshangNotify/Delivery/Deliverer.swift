@@ -19,7 +19,7 @@ public final class Deliverer: Sendable {
     /// waits only for one after the count it read before looking for due deliveries.
     private let wake = EventNotifier()
     private let pokes = NIOLockedValueBox<Int64>(0)
-    private let task = NIOLockedValueBox<Task<Void, Never>?>(nil)
+    private let task = BackgroundTask()
     private let random = NIOLockedValueBox(SystemRandomNumberGenerator())
 
     public init(store: NotifyStore, client: WebhookClient, backoff: Backoff, allowedHosts: [String],
@@ -33,19 +33,11 @@ public final class Deliverer: Sendable {
     }
 
     public func start() {
-        task.withLockedValue { t in
-            guard t == nil else { return }
-            t = Task { await self.run() }
-        }
+        task.start { await self.run() }
     }
 
     public func stop() async {
-        let running = task.withLockedValue { t in
-            defer { t = nil }
-            return t
-        }
-        running?.cancel()
-        await running?.value
+        await task.stop()
     }
 
     /// Deliveries were queued (a batch made some, or one is redelivered): look now.

@@ -31,7 +31,7 @@ public final class Notifier: Sendable {
     let deliverer: Deliverer?
     let batchSize: Int
     private let followers = NIOLockedValueBox([NotifyFeed: FeedFollower]())
-    private let daily = NIOLockedValueBox<Task<Void, Never>?>(nil)
+    private let daily = BackgroundTask()
     /// Milliseconds since 1970 (injectable so tests can move "today").
     let clock: @Sendable () -> Int64
 
@@ -58,10 +58,7 @@ public final class Notifier: Sendable {
             return (feed, f)
         }
         followers.withLockedValue { for (k, f) in started { $0[k] = f } }
-        daily.withLockedValue { t in
-            guard t == nil else { return }
-            t = Task { await self.remindDaily() }
-        }
+        daily.start { await self.remindDaily() }
     }
 
     public func stop() async {
@@ -70,12 +67,7 @@ public final class Notifier: Sendable {
             return Array(f.values)
         }
         for f in running { await f.stop() }
-        let d = daily.withLockedValue { t in
-            defer { t = nil }
-            return t
-        }
-        d?.cancel()
-        await d?.value
+        await daily.stop()
     }
 
     func apply(_ feed: NotifyFeed, _ events: [Xieshang_Events_V1_Event], head: Int64?) async throws {
