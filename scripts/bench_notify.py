@@ -196,7 +196,7 @@ def main():
     lines = ["<!-- notify-bench:start -->", "## Notify: events to inbox and webhook", "",
              "`bash scripts/bench.sh notify` (`scripts/bench_notify.py`): `xieshang up` (SQLite), every call through the gateway. "
              "Liaison staff route registered items to one unit; each routing is one intake event, one notification in the unit's inbox "
-             "(read on its WatchNotifications stream) and one webhook delivery to a receiver in the bench process (Python `http.server` in a process of its own, a thread per connection; notify opens a connection per delivery). "
+             "(read on its WatchNotifications stream) and one webhook delivery to the bench's receiver (Python `http.server` in a process of its own, a thread per connection; notify opens a connection per delivery). "
              "Lag: from the event's commit to the notification reaching the stream (or the receiver).", "",
              "| phase | events | routings/s | notifications/s | deliveries/s | inbox lag p50 | inbox lag p99 | inbox lag max | delivery lag p99 |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -204,7 +204,11 @@ def main():
         lines.append(f"| {r['phase']} | {r['events']:,} | {r['routes_per_s']:,.0f} | {r['notifications_per_s']:,.0f} | {r['deliveries_per_s']:,.0f} "
                      f"| {r['lag_p50_ms']:.0f} ms | {r['lag_p99_ms']:.0f} ms | {r['lag_max_ms']:.0f} ms | {r['delivery_lag_p99_ms']:.0f} ms |")
     met = "met" if paced["lag_p99_ms"] < 1000 and paced["notifications"] == paced["events"] else "missed"
-    lines += ["", f"Target: inbox lag p99 < 1 s at {args.rate:.0f} events/s: **{met}** ({paced['lag_p99_ms']:.0f} ms).", "<!-- notify-bench:end -->"]
+    lines += ["", f"Target: inbox lag p99 < 1 s at {args.rate:.0f} events/s: **{met}** ({paced['lag_p99_ms']:.0f} ms).", "",
+              "Everything shares the machine's two cores: the gateway, intake, the directory, notify, the Python client routing and "
+              "reading the stream, and the Python receiver. Deliveries open one connection each (no keep-alive yet), so below the "
+              "routing rate they fall behind and their lag grows with the backlog while the inbox stays current: the outbox drains "
+              "after the burst, and no delivery is lost by it.", "<!-- notify-bench:end -->"]
     replace_block(Path(args.out), "notify-bench", "\n".join(lines))
 
 
