@@ -147,12 +147,15 @@ struct RunningService {
         for peer in [PeerService.directory, .intake, .proposals, .consultation] {
             if let source = Source(rawValue: peer.rawValue) { channels[source] = try options.channel(to: peer) }
         }
-        let ingestor = Ingestor(store: store, channels: channels)
+        // Replicas on one PostgreSQL: the holder of this lock ingests, the others answer.
+        let leadership = Leadership(database: database, name: "analytics.ingest")
+        let ingestor = Ingestor(store: store, channels: channels, leadership: leadership)
         let opened = Array(channels.values)
         ingestor.start()
         return try await serve(options: options, port: port, name: Xieshang_Analytics_V1_AnalyticsService.name,
                                service: AnalyticsService(ingestor: ingestor)) {
             await ingestor.stop()
+            await leadership.shutdown()
             for c in opened { await c.close() }
             await database.close()
         }
@@ -171,14 +174,16 @@ struct RunningService {
         let directory = RemoteDirectory(channel: directoryChannel, serviceName: "notify")
         let client = try WebhookClient(trustRootsFile: settings.ca)
         let deliverer = Deliverer(store: store, client: client, backoff: settings.backoff, allowedHosts: settings.hosts, directory: directory)
-        let notifier = Notifier(store: store, channels: channels, directory: directory, deliverer: deliverer, soonDays: settings.soonDays)
+        // Replicas on one PostgreSQL: the holder of this lock follows the feeds, reminds and delivers.
+        let leadership = Leadership(database: database, name: "notify.follow")
+        let notifier = Notifier(store: store, channels: channels, directory: directory, deliverer: deliverer, soonDays: settings.soonDays,
+                                leadership: leadership)
         notifier.start()
-        deliverer.start()
         let opened = Array(channels.values) + [directoryChannel]
         return try await serve(options: options, port: port, name: Xieshang_Notify_V1_NotifyService.name,
                                service: NotifyService(notifier: notifier, allowedHosts: settings.hosts, poll: database.configuration.pollInterval)) {
             await notifier.stop()
-            await deliverer.stop()
+            await leadership.shutdown()
             await client.shutdown()
             for c in opened { await c.close() }
             await database.close()

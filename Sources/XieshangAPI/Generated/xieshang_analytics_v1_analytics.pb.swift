@@ -249,6 +249,7 @@ extension Xieshang_Analytics_V1_SourceFreshness: ProtoCMessage {
 public struct Xieshang_Analytics_V1_Freshness: ProtoMessage {
     public var sources: [Xieshang_Analytics_V1_SourceFreshness] = []
     public var metricsText: String = ""
+    public var ingesting: Bool = false
 
     /// A message with every field at its default.
     public init() {}
@@ -267,12 +268,14 @@ extension Xieshang_Analytics_V1_Freshness: ProtoCMessage {
             p.pointee.n_sources = self.sources.count
         }
         p.pointee.metrics_text = arena.cString(self.metricsText)
+        p.pointee.ingesting = (self.ingesting ? 1 : 0)
     }
 
     public init(c p: UnsafePointer<CStruct>) throws {
         self.init()
         self.sources = try ProtoC.array(p.pointee.sources, p.pointee.n_sources) { try ProtoC.message($0, as: Xieshang_Analytics_V1_SourceFreshness.self, field: "sources") }
         self.metricsText = try ProtoC.string(p.pointee.metrics_text, field: "metrics_text")
+        self.ingesting = (p.pointee.ingesting != 0)
     }
 }
 

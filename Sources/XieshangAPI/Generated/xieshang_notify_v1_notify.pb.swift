@@ -752,6 +752,7 @@ public struct Xieshang_Notify_V1_Status: ProtoMessage {
     public var pendingDeliveries: Int32 = 0
     public var deadDeliveries: Int32 = 0
     public var remindersRunOn: String = ""
+    public var leading: Bool = false
 
     /// A message with every field at its default.
     public init() {}
@@ -772,6 +773,7 @@ extension Xieshang_Notify_V1_Status: ProtoCMessage {
         p.pointee.pending_deliveries = self.pendingDeliveries
         p.pointee.dead_deliveries = self.deadDeliveries
         p.pointee.reminders_run_on = arena.cString(self.remindersRunOn)
+        p.pointee.leading = (self.leading ? 1 : 0)
     }
 
     public init(c p: UnsafePointer<CStruct>) throws {
@@ -780,6 +782,7 @@ extension Xieshang_Notify_V1_Status: ProtoCMessage {
         self.pendingDeliveries = p.pointee.pending_deliveries
         self.deadDeliveries = p.pointee.dead_deliveries
         self.remindersRunOn = try ProtoC.string(p.pointee.reminders_run_on, field: "reminders_run_on")
+        self.leading = (p.pointee.leading != 0)
     }
 }
 

@@ -26,19 +26,38 @@ public final class Ingestor: Sendable {
     let batchSize: Int
     private let followers = NIOLockedValueBox([Source: FeedFollower]())
     private let rebuilding = NIOLockedValueBox(false)
+    /// With replicas on one PostgreSQL: only the holder of this lock ingests; every replica reads.
+    public let leadership: Leadership?
+    private let work = NIOLockedValueBox<LedWork?>(nil)
 
-    public init(store: AnalyticsStore, channels: [Source: any ClientTransport], batchSize: Int = 10000) {
+    public init(store: AnalyticsStore, channels: [Source: any ClientTransport], batchSize: Int = 10000, leadership: Leadership? = nil) {
         self.store = store
         self.channels = channels
         self.batchSize = batchSize
+        self.leadership = leadership
     }
+
+    /// Whether this replica ingests (always, without a leadership lock).
+    public var ingesting: Bool { leadership?.isLeader ?? true }
 
     /// Consumers call as a service, which sees every committee's events (the committee named
     /// is only the one the principal must carry).
     static let options = CallOptions(metadata: Caller.system("analytics", committee: 1))
 
-    /// Starts one follower per source with a channel.
+    /// Starts ingesting: at once, or whenever this replica holds the leadership lock.
     public func start() {
+        let w = LedWork(leadership: leadership, begin: { [weak self] in self?.follow() }, end: { [weak self] in await self?.unfollow() })
+        work.withLockedValue { $0 = w }
+        w.start()
+    }
+
+    /// Stops ingesting (and gives up the lock).
+    public func stop() async {
+        await work.withLockedValue { $0 }?.stop()
+    }
+
+    /// Starts one follower per source with a channel.
+    func follow() {
         let started = channels.keys.sorted { $0.rawValue < $1.rawValue }.map { source in
             let f = FeedFollower(name: source.rawValue, channel: channels[source]!, method: source.watch, kinds: source.entityKinds,
                                  batchSize: batchSize, options: Self.options,
@@ -51,7 +70,7 @@ public final class Ingestor: Sendable {
     }
 
     /// Stops every follower and waits for them.
-    public func stop() async {
+    func unfollow() async {
         let running = followers.withLockedValue { f in
             defer { f.removeAll() }
             return Array(f.values)
@@ -86,6 +105,9 @@ public final class Ingestor: Sendable {
             metrics.append("xieshang_analytics_lag_seconds{source=\"\(s.source)\"} \(Double(s.lagMs) / 1000)")
             metrics.append("xieshang_analytics_applied_sequence{source=\"\(s.source)\"} \(s.appliedSequence)")
         }
+        f.ingesting = ingesting
+        metrics.append("# TYPE xieshang_analytics_ingesting gauge")
+        metrics.append("xieshang_analytics_ingesting \(ingesting ? 1 : 0)")
         f.metricsText = metrics.joined(separator: "\n") + "\n"
         return f
     }
@@ -101,9 +123,11 @@ public final class Ingestor: Sendable {
         defer { rebuilding.withLockedValue { $0 = false } }
         let before = try await freshness()
         let targets = Dictionary(uniqueKeysWithValues: before.sources.map { ($0.source, $0.headSequence) })
-        await stop()
+        // The lock stays held: another replica must not ingest from the old cursor meanwhile.
+        guard ingesting else { throw DomainError.notAllowed("this analytics replica is not the one ingesting; ask again (another replica answers)") }
+        await unfollow()
         try await store.wipe()
-        start()
+        follow()
         while true {
             let now = try await freshness()
             var p = Xieshang_Analytics_V1_RebuildProgress()

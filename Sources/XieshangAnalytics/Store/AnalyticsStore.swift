@@ -169,7 +169,9 @@ public struct AnalyticsStore: Sendable {
         // Not synced: the feed still has the events, and the cursor moves in the same
         // transaction, so a batch lost with the machine is read and applied again.
         let applied = try await database.write(durable: false) { tx in
-            let row = try tx.query("SELECT applied_seq, applied_at_ms FROM sources WHERE name = ?", [.text(source.rawValue)]).first
+            // Locked on PostgreSQL: a replica that still thinks it ingests waits, then sees the cursor moved.
+            let row = try tx.query("SELECT applied_seq, applied_at_ms FROM sources WHERE name = ?\(tx.connection.dialect == .postgres ? " FOR UPDATE" : "")",
+                                   [.text(source.rawValue)]).first
             let cursor = row?.int("applied_seq") ?? 0
             let fresh = events.filter { $0.sequence > cursor }
             let to = max(fresh.last?.sequence ?? cursor, head ?? 0)

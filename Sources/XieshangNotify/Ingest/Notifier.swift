@@ -32,13 +32,19 @@ public final class Notifier: Sendable {
     let batchSize: Int
     private let followers = NIOLockedValueBox([NotifyFeed: FeedFollower]())
     private let daily = BackgroundTask()
+    /// With replicas on one PostgreSQL: only the holder of the leadership lock follows the feeds,
+    /// reminds and delivers; every replica serves inboxes.
+    private let work = NIOLockedValueBox<LedWork?>(nil)
+    let leadership: Leadership?
     /// Milliseconds since 1970 (injectable so tests can move "today").
     let clock: @Sendable () -> Int64
 
     static let options = CallOptions(metadata: Caller.system("notify", committee: 1))
 
     public init(store: NotifyStore, channels: [NotifyFeed: any ClientTransport], directory: any DirectoryLookup, deliverer: Deliverer?,
-                soonDays: Int32 = 3, batchSize: Int = 2000, clock: @escaping @Sendable () -> Int64 = { Clock.nowMilliseconds() }) {
+                soonDays: Int32 = 3, batchSize: Int = 2000, leadership: Leadership? = nil,
+                clock: @escaping @Sendable () -> Int64 = { Clock.nowMilliseconds() }) {
+        self.leadership = leadership
         self.store = store
         self.channels = channels
         self.directory = directory
@@ -48,7 +54,23 @@ public final class Notifier: Sendable {
         self.clock = clock
     }
 
+    /// Whether this replica follows the feeds and delivers (always, without a leadership lock).
+    public var isLeading: Bool { leadership?.isLeader ?? true }
+
+    /// Starts the work: at once, or whenever this replica holds the leadership lock.
     public func start() {
+        let w = LedWork(leadership: leadership, begin: { [weak self] in self?.lead() }, end: { [weak self] in await self?.unlead() })
+        work.withLockedValue { $0 = w }
+        w.start()
+    }
+
+    /// Stops the work (and gives up the lock).
+    public func stop() async {
+        await work.withLockedValue { $0 }?.stop()
+    }
+
+    /// Follows every feed, reminds daily and delivers.
+    func lead() {
         let started = channels.keys.sorted { $0.rawValue < $1.rawValue }.map { feed in
             let f = FeedFollower(name: feed.rawValue, channel: channels[feed]!, method: feed.watch, kinds: Rules.entityKinds[feed.rawValue] ?? [],
                                  batchSize: batchSize, options: Self.options,
@@ -59,15 +81,17 @@ public final class Notifier: Sendable {
         }
         followers.withLockedValue { for (k, f) in started { $0[k] = f } }
         daily.start { await self.remindDaily() }
+        deliverer?.start()
     }
 
-    public func stop() async {
+    func unlead() async {
         let running = followers.withLockedValue { f in
             defer { f.removeAll() }
             return Array(f.values)
         }
         for f in running { await f.stop() }
         await daily.stop()
+        await deliverer?.stop()
     }
 
     func apply(_ feed: NotifyFeed, _ events: [Xieshang_Events_V1_Event], head: Int64?) async throws {

@@ -167,6 +167,7 @@ extension NotifyService: Xieshang_Notify_V1_NotifyServiceProvider {
         s.pendingDeliveries = Int32(counts[Xieshang_Notify_V1_DeliveryState.pending.rawValue] ?? 0)
         s.deadDeliveries = Int32(counts[Xieshang_Notify_V1_DeliveryState.dead.rawValue] ?? 0)
         s.remindersRunOn = try await store.remindersRunOn()
+        s.leading = notifier.isLeading
         return s
     }
 

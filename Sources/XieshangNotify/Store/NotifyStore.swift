@@ -67,7 +67,9 @@ public struct NotifyStore: Sendable {
     public func apply(_ feed: String, events: [Xieshang_Events_V1_Event], head: Int64? = nil) async throws -> Applied {
         if events.isEmpty && head == nil { return Applied() }
         return try await database.write { tx in
-            let cursor = try tx.query("SELECT applied_seq FROM feeds WHERE name = ?", [.text(feed)]).first?.int("applied_seq") ?? 0
+            // Locked on PostgreSQL: a replica that still thinks it follows waits, then sees the cursor moved.
+            let cursor = try tx.query("SELECT applied_seq FROM feeds WHERE name = ?\(tx.connection.dialect == .postgres ? " FOR UPDATE" : "")",
+                                      [.text(feed)]).first?.int("applied_seq") ?? 0
             let fresh = events.filter { $0.sequence > cursor }
             let to = max(fresh.last?.sequence ?? cursor, head ?? 0)
             var result = Applied()

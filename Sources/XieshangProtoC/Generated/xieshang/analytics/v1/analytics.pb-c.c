@@ -1261,7 +1261,7 @@ const ProtobufCMessageDescriptor xieshang__analytics__v1__source_freshness__desc
   (ProtobufCMessageInit) xieshang__analytics__v1__source_freshness__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor xieshang__analytics__v1__freshness__field_descriptors[2] =
+static const ProtobufCFieldDescriptor xieshang__analytics__v1__freshness__field_descriptors[3] =
 {
   {
     "sources",
@@ -1287,15 +1287,28 @@ static const ProtobufCFieldDescriptor xieshang__analytics__v1__freshness__field_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "ingesting",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Xieshang__Analytics__V1__Freshness, ingesting),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned xieshang__analytics__v1__freshness__field_indices_by_name[] = {
+  2,   /* field[2] = ingesting */
   1,   /* field[1] = metrics_text */
   0,   /* field[0] = sources */
 };
 static const ProtobufCIntRange xieshang__analytics__v1__freshness__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor xieshang__analytics__v1__freshness__descriptor =
 {
@@ -1305,7 +1318,7 @@ const ProtobufCMessageDescriptor xieshang__analytics__v1__freshness__descriptor 
   "Xieshang__Analytics__V1__Freshness",
   "xieshang.analytics.v1",
   sizeof(Xieshang__Analytics__V1__Freshness),
-  2,
+  3,
   xieshang__analytics__v1__freshness__field_descriptors,
   xieshang__analytics__v1__freshness__field_indices_by_name,
   1,  xieshang__analytics__v1__freshness__number_ranges,

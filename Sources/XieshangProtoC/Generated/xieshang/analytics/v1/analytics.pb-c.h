@@ -201,10 +201,15 @@ struct  Xieshang__Analytics__V1__Freshness
    * The same figures as Prometheus text: xieshang_analytics_lag_events{source="…"} …
    */
   char *metrics_text;
+  /*
+   * Whether the replica that answered is the one ingesting (one holds the leadership lock at a
+   * time; the others answer from the same tables and take over when it dies).
+   */
+  protobuf_c_boolean ingesting;
 };
 #define XIESHANG__ANALYTICS__V1__FRESHNESS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&xieshang__analytics__v1__freshness__descriptor) \
-    , 0,NULL, (char *)protobuf_c_empty_string }
+    , 0,NULL, (char *)protobuf_c_empty_string, 0 }
 
 
 struct  Xieshang__Analytics__V1__FreshnessRequest

@@ -2381,7 +2381,7 @@ const ProtobufCMessageDescriptor xieshang__notify__v1__feed_status__descriptor =
   (ProtobufCMessageInit) xieshang__notify__v1__feed_status__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor xieshang__notify__v1__status__field_descriptors[4] =
+static const ProtobufCFieldDescriptor xieshang__notify__v1__status__field_descriptors[5] =
 {
   {
     "feeds",
@@ -2431,17 +2431,30 @@ static const ProtobufCFieldDescriptor xieshang__notify__v1__status__field_descri
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "leading",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Xieshang__Notify__V1__Status, leading),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned xieshang__notify__v1__status__field_indices_by_name[] = {
   2,   /* field[2] = dead_deliveries */
   0,   /* field[0] = feeds */
+  4,   /* field[4] = leading */
   1,   /* field[1] = pending_deliveries */
   3,   /* field[3] = reminders_run_on */
 };
 static const ProtobufCIntRange xieshang__notify__v1__status__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor xieshang__notify__v1__status__descriptor =
 {
@@ -2451,7 +2464,7 @@ const ProtobufCMessageDescriptor xieshang__notify__v1__status__descriptor =
   "Xieshang__Notify__V1__Status",
   "xieshang.notify.v1",
   sizeof(Xieshang__Notify__V1__Status),
-  4,
+  5,
   xieshang__notify__v1__status__field_descriptors,
   xieshang__notify__v1__status__field_indices_by_name,
   1,  xieshang__notify__v1__status__number_ranges,

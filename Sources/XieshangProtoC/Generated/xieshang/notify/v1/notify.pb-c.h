@@ -404,10 +404,15 @@ struct  Xieshang__Notify__V1__Status
    * The day reminders were last worked out (YYYY-MM-DD).
    */
   char *reminders_run_on;
+  /*
+   * Whether the replica that answered is the one following the feeds and delivering (one holds
+   * the leadership lock at a time; the others serve inboxes and take over when it dies).
+   */
+  protobuf_c_boolean leading;
 };
 #define XIESHANG__NOTIFY__V1__STATUS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&xieshang__notify__v1__status__descriptor) \
-    , 0,NULL, 0, 0, (char *)protobuf_c_empty_string }
+    , 0,NULL, 0, 0, (char *)protobuf_c_empty_string, 0 }
 
 
 struct  Xieshang__Notify__V1__RunRemindersRequest
