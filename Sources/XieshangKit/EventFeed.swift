@@ -29,7 +29,7 @@ public struct EventFeed: Sendable {
         let committees: [Int64]? = caller.isSystem ? nil : [caller.committeeID]
         let kinds = request.entityKinds
         let limit = batchSize
-        let poll = database.configuration.pollInterval
+        let poll = database.pollInterval
         var cursor = request.afterCursor
         while !Task.isCancelled {
             let from = cursor

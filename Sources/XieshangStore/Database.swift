@@ -13,6 +13,8 @@ public final class Database: Sendable {
     private let threads: NIOThreadPool
     /// SQLite's writes go through group commit; PostgreSQL's run one transaction per connection.
     private let committer: GroupCommitter?
+    /// PostgreSQL: hears other processes' commits of events (LISTEN/NOTIFY).
+    private let listener: EventListener?
 
     /// Opens (and for SQLite creates) the database and checks it answers. Migrate before use.
     public init(configuration: DatabaseConfiguration) throws {
@@ -32,6 +34,7 @@ public final class Database: Sendable {
             readers = ConnectionPool(limit: n) { try SQLiteConnection(path: path, readOnly: true) }
             threads = NIOThreadPool(numberOfThreads: n + 1)
             committer = GroupCommitter(pool: writers, threads: threads, notifier: notifier)
+            listener = nil
         case .postgres(let conninfo, let schema):
             let generic = configuration.genericPlans
             let first = Box<SQLConnection>(try PostgresConnection(conninfo: conninfo, schema: schema, genericPlans: generic))
@@ -43,12 +46,22 @@ public final class Database: Sendable {
             writers = pool
             threads = NIOThreadPool(numberOfThreads: n)
             committer = nil
+            listener = configuration.listen ? EventListener(conninfo: conninfo, schema: schema, notifier: notifier) : nil
         }
         threads.start()
     }
 
     /// The engine.
     public var dialect: SQLDialect { configuration.dialect }
+
+    /// How long a Watch stream waits before looking for events other processes committed: the
+    /// configured poll, or a second while the PostgreSQL listener is connected (it wakes them sooner).
+    public var pollInterval: Double {
+        listener?.connected == true ? max(configuration.pollInterval, 1) : configuration.pollInterval
+    }
+
+    /// Whether other processes' commits wake this one's streams at once (PostgreSQL, listening).
+    public var listening: Bool { listener?.connected == true }
 
     /// Runs `body` with a connection outside any explicit transaction (each statement commits alone).
     public func read<T: Sendable>(_ body: @escaping @Sendable (SQLConnection) throws -> T) async throws -> T {
@@ -117,6 +130,7 @@ public final class Database: Sendable {
 
     /// Closes idle connections and stops the thread pool.
     public func close() async {
+        listener?.stop()
         readers.close()
         writers.close()
         try? await threads.shutdownGracefully()

@@ -17,6 +17,9 @@ public struct DatabaseConfiguration: Sendable, Equatable {
     public var maxConnections: Int = 8
     /// How often a Watch looks for events written by other processes, in seconds.
     public var pollInterval: Double = 0.2
+    /// PostgreSQL: listen for other processes' commits of events (LISTEN/NOTIFY) so Watch streams
+    /// wake at once; the poll stays as the fallback.
+    public var listen = true
     /// PostgreSQL: plan each prepared statement once for any parameter values
     /// (`plan_cache_mode = force_generic_plan`) instead of anew on each execution, where the server
     /// keeps doing so when parameters change its estimates. For services whose statements walk the

@@ -50,6 +50,10 @@ public enum EventLog {
                  .text(d.payloadType), d.before.isEmpty ? .null : .blob(d.before),
                  d.after.isEmpty ? .null : .blob(d.after)])
         }
+        // Other processes on this schema learn the new head at commit (LISTEN, see EventListener).
+        if conn.dialect == .postgres {
+            _ = try conn.query("SELECT pg_notify('xs_events:' || current_schema(), ?) AS n", [.text(String(last))])
+        }
         return last
     }
 

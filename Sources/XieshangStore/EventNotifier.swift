@@ -13,6 +13,9 @@ public final class EventNotifier: Sendable {
     /// A notifier with no events seen.
     public init() {}
 
+    /// The newest sequence published here.
+    public var head: Int64 { state.withLockedValue { $0.head } }
+
     /// Records that events up to `sequence` are committed and wakes every waiter.
     public func publish(_ sequence: Int64) {
         let waiting = state.withLockedValue { s -> [CheckedContinuation<Void, Never>] in

@@ -32,6 +32,10 @@ struct ServiceOptions: ParsableArguments {
     @Option(name: .customLong("db-connections"), help: "Most database connections (env XIESHANG_DB_CONNECTIONS, default 8).")
     var connections: Int?
 
+    @Option(name: .customLong("db-listen"),
+            help: "PostgreSQL: on (default) or off; off stops LISTEN/NOTIFY, for a pooler in transaction mode: Watch streams then poll (env XIESHANG_DB_LISTEN).")
+    var dbListen: String?
+
     @Option(name: .customLong("password-hashing"),
             help: "interactive (default) or minimal; minimal is for tests only (env XIESHANG_PASSWORD_HASHING).")
     var passwordHashing: String?
@@ -277,6 +281,11 @@ struct ServiceOptions: ParsableArguments {
         let dir = dataDirectory ?? Self.env["XIESHANG_DATA_DIR"] ?? "./data"
         var config = try DatabaseConfiguration.parse(url: url, service: service, dataDirectory: dir)
         if let n = connections ?? Self.env["XIESHANG_DB_CONNECTIONS"].flatMap(Int.init) { config.maxConnections = n }
+        switch dbListen ?? Self.env["XIESHANG_DB_LISTEN"] ?? "on" {
+        case "on", "": config.listen = true
+        case "off": config.listen = false
+        case let other: throw ValidationError("XIESHANG_DB_LISTEN '\(other)' is not on or off")
+        }
         if case .postgres(let conninfo, _) = config.engine,
            let schema = databaseSchema ?? Self.env["XIESHANG_DATABASE_SCHEMA"], !schema.isEmpty {
             config.engine = .postgres(conninfo: conninfo, schema: schema)

@@ -144,6 +144,30 @@ final class DatabaseTests: XCTestCase {
         }
     }
 
+    /// Two processes on one PostgreSQL schema (two Database objects here): a commit of events
+    /// through one reaches the other's notifier by LISTEN/NOTIFY, not by its poll (which only
+    /// times a wait out and publishes nothing), and another schema hears nothing.
+    func testCommitsWakeTheOtherProcessesOnPostgres() async throws {
+        for config in try TestEngines.configurations("listen") where config.dialect == .postgres {
+            guard case .postgres(let conninfo, let schema) = config.engine else { continue }
+            let writer = try Database(configuration: config), reader = try Database(configuration: config)
+            let other = try Database(configuration: DatabaseConfiguration(engine: .postgres(conninfo: conninfo, schema: schema + "_other")))
+            try await writer.migrate(component: "test", [])
+            try await other.migrate(component: "test", [])
+            // The listeners connect on their own threads.
+            for _ in 0..<100 where !(reader.listening && other.listening) { try await Task.sleep(nanoseconds: 50_000_000) }
+            XCTAssertTrue(reader.listening)
+            XCTAssertEqual(reader.pollInterval, 1)
+            let before = reader.notifier.head
+            try await writer.write { tx in tx.emit(.sample(committee: 1, id: "1")) }
+            let head = try await writer.read { try EventLog.head(on: $0) }
+            await reader.notifier.wait(after: before, timeout: 10)
+            XCTAssertEqual(reader.notifier.head, head)
+            XCTAssertEqual(other.notifier.head, 0)
+            for db in [writer, reader, other] { await db.close() }
+        }
+    }
+
     /// SQLite's writer runs in WAL mode with full syncs and checkpoints every 4,096 pages.
     func testSQLiteWriterSettings() async throws {
         for config in try TestEngines.configurations("writer") where config.dialect == .sqlite {

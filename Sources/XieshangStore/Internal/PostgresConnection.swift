@@ -35,6 +35,24 @@ final class PostgresConnection: SQLConnection {
 
     deinit { PQfinish(conn) }
 
+    /// Waits up to `timeout` seconds for the server to send something, then returns the payloads
+    /// of the notifications (LISTEN) received; throws when the connection is lost.
+    func notifications(timeout: Double) throws -> [String] {
+        var fds = pollfd(fd: PQsocket(conn), events: Int16(POLLIN), revents: 0)
+        let ready = poll(&fds, 1, Int32(timeout * 1000))
+        if ready < 0 && errno != EINTR { broken = true }
+        if ready > 0 && PQconsumeInput(conn) == 0 { broken = true }
+        guard isHealthy else {
+            throw StoreError.connection(message: String(cString: PQerrorMessage(conn)).trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        var out: [String] = []
+        while let n = PQnotifies(conn) {
+            out.append(String(cString: n.pointee.extra))
+            PQfreemem(n)
+        }
+        return out
+    }
+
     /// `name` as a double-quoted identifier.
     static func quoteIdentifier(_ name: String) -> String {
         "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
