@@ -11,6 +11,7 @@
 #                               GetMember by native gRPC, Connect and gRPC-Web through the gateway (h2load)
 #   scripts/bench.sh analytics  ingest of a recorded prefecture year (about 1,000,000 events) and dashboards
 #   scripts/bench.sh notify     events turned into inbox notifications and webhook deliveries, lag at 1,000 events/s
+#   scripts/bench.sh feeds      Watch lag across processes (LISTEN/NOTIFY and the poll) and the failover of analytics and notify
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The secret the bench and the processes it starts share (services refuse unsigned principals).
@@ -44,4 +45,7 @@ if [ "$what" = all ] || [ "$what" = analytics ]; then
 fi
 if [ "$what" = all ] || [ "$what" = notify ]; then
   python3 scripts/bench_notify.py "$@"
+fi
+if [ "$what" = all ] || [ "$what" = feeds ]; then
+  python3 scripts/bench_feeds.py "$@"
 fi
