@@ -80,3 +80,29 @@ public final class Leadership: Sendable {
         try? await threads.shutdownGracefully()
     }
 }
+
+extension Database {
+    /// Runs `body` while no other process on this PostgreSQL schema runs a body under `name`
+    /// (a session advisory lock on a connection of its own, waited for); on SQLite, at once. For
+    /// start-up work replicas must not do together, such as creating the demo data once.
+    public func exclusively<T: Sendable>(_ name: String, _ body: @Sendable () async throws -> T) async throws -> T {
+        guard case .postgres(let conninfo, let schema) = configuration.engine else { return try await body() }
+        let key = Leadership.key(schema: schema, name: name)
+        let threads = NIOThreadPool(numberOfThreads: 1)
+        threads.start()
+        defer { threads.shutdownGracefully { _ in } }
+        let conn = try await threads.runIfActive {
+            let c = try PostgresConnection(conninfo: conninfo, schema: nil, genericPlans: false)
+            _ = try c.query("SELECT pg_advisory_lock(?) IS NOT NULL AS locked", [.integer(key)])
+            return c
+        }
+        do {
+            let value = try await body()
+            _ = try? await threads.runIfActive { _ = try? conn.query("SELECT pg_advisory_unlock(?) IS NOT NULL AS unlocked", [.integer(key)]) }
+            return value
+        } catch {
+            _ = try? await threads.runIfActive { _ = try? conn.query("SELECT pg_advisory_unlock(?) IS NOT NULL AS unlocked", [.integer(key)]) }
+            throw error
+        }
+    }
+}

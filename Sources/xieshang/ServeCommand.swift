@@ -98,7 +98,8 @@ struct RunningService {
         let secrets = Secrets(strength: try options.secretsStrength())
         let demo = DemoDirectory(store: store, secrets: secrets)
         if seedDemo {
-            let summary = try await demo.generate(progress: SeedCommand.progress)
+            // Replicas starting together: one creates the demo data, the others then find it there.
+            let summary = try await database.exclusively("directory.seed") { try await demo.generate(progress: SeedCommand.progress) }
             SeedCommand.report(summary)
         }
         try await prepare(demo)

@@ -143,7 +143,9 @@ def topology():
         if postgres_required():
             pytest.fail("XIESHANG_TEST_POSTGRES_URL is not set (XIESHANG_REQUIRE_POSTGRES=1)", pytrace=False)
         pytest.skip("no PostgreSQL server (set XIESHANG_TEST_POSTGRES_URL; scripts/pg-server.sh start prints one)")
-    t = Topology(replicas={"proposals": 2}, password_hashing="minimal")
+    # Two replicas of every service that keeps data (analytics and notify: one of them follows the feeds).
+    t = Topology(replicas={"proposals": 2, "directory": 2, "intake": 2, "consultation": 2, "analytics": 2, "notify": 2},
+                 password_hashing="minimal")
     try:
         t.up()
     except RuntimeError as e:
@@ -335,6 +337,33 @@ def test_proposal_story_survives_a_stopped_replica(gw, topology):
     expect_error(Code.NOT_FOUND, lambda: gw.proposals.GetProposal(ppb.GetRequest(id=p.id), metadata=gw.md("member2")))
     assert gw.proposals.GetProposal(ppb.GetRequest(id=p.id), metadata=unit2.md).id == p.id
     STORY["proposal"] = p.id
+
+
+def test_intake_and_directory_replicas_share_one_database(gw, topology):
+    """Both intake replicas answer for items either made (one schema), ticket codes stay unique, and
+    with one replica of intake or of the directory stopped, submissions and logins go on."""
+    liaison = gw["liaison"]
+    tickets = [gw.intake.SubmitPublic(ipb.PublicSubmission(text=f"第{i}号：社区健身器材损坏需要维修", channel=ipb.CHANNEL_QR_POINT),
+                                      metadata=PUBLIC, timeout=10).ticket_code for i in range(6)]
+    assert len(set(tickets)) == 6
+    for replica in (0, 1):
+        with grpc.insecure_channel(topology.address("intake", replica)) as ch:
+            stub = intake_pb2_grpc.IntakeServiceStub(ch)
+            found = stub.ListItems(ipb.ListItemsRequest(query="健身器材", page_size=50), metadata=signed(liaison.principal), timeout=10)
+            assert {i.ticket_code for i in found.items} >= set(tickets), f"intake replica {replica}"
+    for service in ("intake", "directory"):
+        topology.stop(service, 1)
+        try:
+            for _ in range(4):
+                t = gw.intake.SubmitPublic(ipb.PublicSubmission(text="路口红绿灯时长不合理", channel=ipb.CHANNEL_QR_POINT),
+                                           metadata=PUBLIC, timeout=10)
+                assert gw.intake.GetTicket(ipb.TicketRequest(ticket_code=t.ticket_code), metadata=PUBLIC, timeout=10).state == ipb.ITEM_STATE_RECEIVED
+                assert gw.gateway.Login(gpb.LoginRequest(username="changshun.member1", password=PASSWORD), timeout=10).token
+        finally:
+            topology.start(service, 1)
+    # The directory made the demo data once, though both replicas started with --seed-demo.
+    committees = gw.directory.ListCommittees(dpb.ListRequest(page_size=100), metadata=gw.md("prefecture"), timeout=10).committees
+    assert len(committees) == 9 and len({c.code for c in committees}) == 9
 
 
 # ---------------------------------------------------------------------------
