@@ -5,7 +5,7 @@ set -euo pipefail
 
 APT_PACKAGES=(libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
   libsqlite3-dev libpq-dev libsodium-dev nghttp2-client postgresql curl openssl)
-PIP_PACKAGES=(grpcio grpcio-tools grpcio-health-checking grpcio-reflection protobuf pytest h2 pyyaml)
+PIP_PACKAGES=(grpcio grpcio-tools grpcio-health-checking grpcio-reflection protobuf pytest h2 pyyaml kubernetes-validate)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -18,7 +18,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if ! python3 -c "import grpc, grpc_tools, grpc_health, grpc_reflection, pytest, h2, yaml" 2>/dev/null; then
+if ! python3 -c "import grpc, grpc_tools, grpc_health, grpc_reflection, pytest, h2, yaml, kubernetes_validate" 2>/dev/null; then
   echo "setup: installing Python packages: ${PIP_PACKAGES[*]}"
   python3 -m pip install -q --disable-pip-version-check "${PIP_PACKAGES[@]}"
 fi
