@@ -21,8 +21,9 @@ LEADER_ELECTED = {"analytics", "notify"}
 
 
 def documents() -> list[dict]:
+    """Every manifest, and the example Secret (kept out of `kubectl apply -f deploy/kubernetes/`)."""
     out = []
-    for f in sorted(MANIFESTS.glob("*.yaml")):
+    for f in sorted(MANIFESTS.glob("*.yaml")) + [MANIFESTS / "secret.yaml.example"]:
         out += [d for d in yaml.safe_load_all(f.read_text()) if d]
     return out
 
