@@ -12,6 +12,7 @@
 #   scripts/bench.sh analytics  ingest of a recorded prefecture year (about 1,000,000 events) and dashboards
 #   scripts/bench.sh notify     events turned into inbox notifications and webhook deliveries, lag at 1,000 events/s
 #   scripts/bench.sh feeds      Watch lag across processes (LISTEN/NOTIFY and the poll) and the failover of analytics and notify
+#   scripts/bench.sh replicas   SubmitItem/s and GetMember/s through the gateway with 1 and 2 replicas of intake and the directory
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The secret the bench and the processes it starts share (services refuse unsigned principals).
@@ -48,4 +49,7 @@ if [ "$what" = all ] || [ "$what" = notify ]; then
 fi
 if [ "$what" = all ] || [ "$what" = feeds ]; then
   python3 scripts/bench_feeds.py "$@"
+fi
+if [ "$what" = all ] || [ "$what" = replicas ]; then
+  python3 scripts/bench_replicas.py "$@"
 fi

@@ -11,7 +11,6 @@
 Writes the `feeds-bench` block of BENCHMARKS.md."""
 import argparse
 import os
-import signal
 import statistics
 import sys
 import threading
@@ -30,12 +29,11 @@ from conftest import ensure_generated  # noqa: E402
 os.environ.setdefault("XIESHANG_PRINCIPAL_SECRET", "xieshang-bench-principal-secret")
 ensure_generated()
 from directory_client import principal, signed  # noqa: E402
+from replicas import following, kill9, the_follower  # noqa: E402
 from topology import Topology  # noqa: E402
-from xieshang.analytics.v1 import analytics_pb2 as apb, analytics_pb2_grpc  # noqa: E402
 from xieshang.common.v1 import principal_pb2  # noqa: E402
 from xieshang.directory.v1 import directory_pb2 as dpb, directory_pb2_grpc  # noqa: E402
 from xieshang.events.v1 import events_pb2  # noqa: E402
-from xieshang.notify.v1 import notify_pb2 as npb, notify_pb2_grpc  # noqa: E402
 from xieshang.proposal.v1 import proposal_pb2 as ppb, proposal_pb2_grpc  # noqa: E402
 
 COUNTY = 2
@@ -88,37 +86,15 @@ def feed_lag(t: Topology, events: int, rate: float) -> dict:
     return {"events": len(got), "p50": statistics.median(got), "p99": pct(got, 0.99), "max": max(got)}
 
 
-def leader(t: Topology, service: str) -> int | None:
-    for i in range(2):
-        if not t.alive(service, i):
-            continue
-        with grpc.insecure_channel(t.address(service, i)) as ch:
-            try:
-                if service == "analytics":
-                    leads = analytics_pb2_grpc.AnalyticsServiceStub(ch).GetFreshness(apb.FreshnessRequest(), metadata=ADMIN, timeout=5).ingesting
-                else:
-                    leads = notify_pb2_grpc.NotifyServiceStub(ch).GetStatus(npb.StatusRequest(), metadata=ADMIN, timeout=5).leading
-            except grpc.RpcError:
-                continue
-        if leads:
-            return i
-    return None
-
-
 def failovers(t: Topology, service: str, kills: int) -> list[float]:
     out = []
     for _ in range(kills):
-        deadline = time.time() + 60
-        while (current := leader(t, service)) is None and time.time() < deadline:
-            time.sleep(0.05)
-        proc = t.process(service, current)
-        os.killpg(proc.proc.pid, signal.SIGKILL)
+        current = the_follower(t, service, timeout=60)
         killed = time.monotonic()
-        proc.proc.wait(10)
-        while leader(t, service) != 1 - current:
+        kill9(t, service, current)
+        while following(t, service) != [1 - current]:
             time.sleep(0.02)
         out.append(time.monotonic() - killed)
-        t.stop(service, current)
         t.start(service, current)
     return out
 

@@ -33,7 +33,11 @@ struct ClosedLoop {
                         let now = Date()
                         if now >= end { break }
                         let t0 = DispatchTime.now().uptimeNanoseconds
-                        do { try await body(worker, n) } catch { errors += 1 }
+                        do { try await body(worker, n) } catch {
+                            // The first failure of each worker is said on standard error: a count alone does not say why.
+                            if errors == 0 { FileHandle.standardError.write(Data("worker \(worker): \(error)\n".utf8)) }
+                            errors += 1
+                        }
                         n += 1
                         if now >= warmEnd { latencies.append(DispatchTime.now().uptimeNanoseconds - t0) }
                     }

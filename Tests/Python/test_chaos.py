@@ -9,22 +9,19 @@ in the unit's inbox once; analytics counts every item once: its figure equals in
 from __future__ import annotations
 
 import collections
-import os
 import random
-import signal
 import threading
 import time
 
 import grpc
 import pytest
 
-from conftest import ensure_generated, require_xieshang_bin
-from directory_client import postgres_required, postgres_url, principal
+from conftest import ensure_generated
+from replicas import environment, kill9, postgres_topology, the_follower
 from topology import Topology
 
 ensure_generated()
 from xieshang.analytics.v1 import analytics_pb2 as apb, analytics_pb2_grpc  # noqa: E402
-from xieshang.common.v1 import principal_pb2  # noqa: E402
 from xieshang.directory.v1 import directory_pb2 as dpb, directory_pb2_grpc  # noqa: E402
 from xieshang.gateway.v1 import gateway_pb2 as gpb, gateway_pb2_grpc  # noqa: E402
 from xieshang.intake.v1 import intake_pb2 as ipb, intake_pb2_grpc  # noqa: E402
@@ -32,7 +29,6 @@ from xieshang.notify.v1 import notify_pb2 as npb, notify_pb2_grpc  # noqa: E402
 
 COUNTY = 2
 PUBLIC = (("x-xieshang-committee", str(COUNTY)),)
-ADMIN = principal(COUNTY, principal_pb2.ROLE_COMMITTEE_ADMIN)
 SERVICES = ["directory", "intake", "proposals", "consultation", "analytics", "notify", "gateway"]
 #: Allowed failures while a replica dies: the call did not happen (or is not known to have).
 ALLOWED = {grpc.StatusCode.UNAVAILABLE}
@@ -40,27 +36,10 @@ ALLOWED = {grpc.StatusCode.UNAVAILABLE}
 
 @pytest.fixture(scope="module")
 def topology():
-    require_xieshang_bin()
-    if not postgres_url():
-        if postgres_required():
-            pytest.fail("XIESHANG_TEST_POSTGRES_URL is not set (XIESHANG_REQUIRE_POSTGRES=1)", pytrace=False)
-        pytest.skip("no PostgreSQL server (set XIESHANG_TEST_POSTGRES_URL; scripts/pg-server.sh start prints one)")
     # The load's public calls all come from this address: above the per-address limit they would
     # be refused (RESOURCE_EXHAUSTED), which is the limiter working, not what this test is about.
-    saved = os.environ.get("XIESHANG_PUBLIC_RATE")
-    os.environ["XIESHANG_PUBLIC_RATE"] = "1000000"
-    t = Topology(replicas={s: 2 for s in SERVICES}, password_hashing="minimal")
-    try:
-        t.up()
-    except RuntimeError as e:
-        pytest.fail(f"the topology did not start:\n{e}", pytrace=False)
-    finally:
-        if saved is None:
-            os.environ.pop("XIESHANG_PUBLIC_RATE")
-        else:
-            os.environ["XIESHANG_PUBLIC_RATE"] = saved
-    yield t
-    t.down()
+    with environment(XIESHANG_PUBLIC_RATE="1000000"), postgres_topology(replicas={s: 2 for s in SERVICES}) as t:
+        yield t
 
 
 class Stubs:
@@ -166,24 +145,6 @@ class Load:
                 npb.ListNotificationsRequest(page_size=5), metadata=self.md("changshun.unit1"), timeout=10))
 
 
-def leader(topology: Topology, service: str) -> int:
-    for _ in range(100):
-        for i in range(2):
-            if not topology.alive(service, i):
-                continue
-            with grpc.insecure_channel(topology.address(service, i)) as ch:
-                try:
-                    if service == "analytics":
-                        if analytics_pb2_grpc.AnalyticsServiceStub(ch).GetFreshness(apb.FreshnessRequest(), metadata=ADMIN, timeout=5).ingesting:
-                            return i
-                    elif notify_pb2_grpc.NotifyServiceStub(ch).GetStatus(npb.StatusRequest(), metadata=ADMIN, timeout=5).leading:
-                        return i
-                except grpc.RpcError:
-                    pass
-        time.sleep(0.1)
-    pytest.fail(f"no {service} replica follows the feeds", pytrace=False)
-
-
 def test_killing_a_replica_of_each_service_loses_nothing_and_counts_nothing_twice(topology):
     load = Load(topology)
     workers = [threading.Thread(target=f, daemon=True) for f in (load.public_writer, load.staff_writer, load.reader)]
@@ -193,13 +154,10 @@ def test_killing_a_replica_of_each_service_loses_nothing_and_counts_nothing_twic
     killed = []
     try:
         for service in SERVICES:
-            replica = leader(topology, service) if service in ("analytics", "notify") else random.randrange(2)
-            proc = topology.process(service, replica)
-            os.killpg(proc.proc.pid, signal.SIGKILL)
-            proc.proc.wait(10)
+            replica = the_follower(topology, service) if service in ("analytics", "notify") else random.randrange(2)
+            kill9(topology, service, replica)
             killed.append(f"{service}[{replica}]")
             time.sleep(2)
-            topology.stop(service, replica)
             topology.start(service, replica)
             time.sleep(1)
     finally:

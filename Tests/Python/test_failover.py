@@ -5,42 +5,27 @@ seconds, and nothing is applied twice or skipped: analytics' figures equal what 
 the unit's inbox holds each routing once."""
 from __future__ import annotations
 
-import os
-import signal
 import time
 
 import grpc
 import pytest
 
-from conftest import ensure_generated, require_xieshang_bin
-from directory_client import postgres_required, postgres_url, principal
-from topology import Topology
+from conftest import ensure_generated
+from replicas import following as leaders, kill9, postgres_topology
 
 ensure_generated()
 from xieshang.analytics.v1 import analytics_pb2 as apb, analytics_pb2_grpc  # noqa: E402
-from xieshang.common.v1 import principal_pb2  # noqa: E402
 from xieshang.gateway.v1 import gateway_pb2 as gpb, gateway_pb2_grpc  # noqa: E402
 from xieshang.intake.v1 import intake_pb2 as ipb, intake_pb2_grpc  # noqa: E402
 from xieshang.notify.v1 import notify_pb2 as npb, notify_pb2_grpc  # noqa: E402
 
 COUNTY = 2
-ADMIN = principal(COUNTY, principal_pb2.ROLE_COMMITTEE_ADMIN)
 
 
 @pytest.fixture(scope="module")
 def topology():
-    require_xieshang_bin()
-    if not postgres_url():
-        if postgres_required():
-            pytest.fail("XIESHANG_TEST_POSTGRES_URL is not set (XIESHANG_REQUIRE_POSTGRES=1)", pytrace=False)
-        pytest.skip("no PostgreSQL server (set XIESHANG_TEST_POSTGRES_URL; scripts/pg-server.sh start prints one)")
-    t = Topology(replicas={"analytics": 2, "notify": 2}, password_hashing="minimal")
-    try:
-        t.up()
-    except RuntimeError as e:
-        pytest.fail(f"the topology did not start:\n{e}", pytrace=False)
-    yield t
-    t.down()
+    with postgres_topology(replicas={"analytics": 2, "notify": 2}) as t:
+        yield t
 
 
 def wait_for(what: str, probe, timeout: float = 30.0):
@@ -52,32 +37,6 @@ def wait_for(what: str, probe, timeout: float = 30.0):
             return found
         time.sleep(0.1)
     pytest.fail(f"{what} within {timeout:.0f} s; last seen: {last}", pytrace=False)
-
-
-def leaders(topology, service: str) -> list[int]:
-    """The replicas of `service` that say they follow the feeds now (asked directly)."""
-    out = []
-    for i in range(2):
-        if not topology.alive(service, i):
-            continue
-        with grpc.insecure_channel(topology.address(service, i)) as ch:
-            try:
-                if service == "analytics":
-                    leads = analytics_pb2_grpc.AnalyticsServiceStub(ch).GetFreshness(apb.FreshnessRequest(), metadata=ADMIN, timeout=5).ingesting
-                else:
-                    leads = notify_pb2_grpc.NotifyServiceStub(ch).GetStatus(npb.StatusRequest(), metadata=ADMIN, timeout=5).leading
-            except grpc.RpcError:
-                continue
-        if leads:
-            out.append(i)
-    return out
-
-
-def kill9(topology, service: str, replica: int) -> None:
-    proc = topology.process(service, replica)
-    os.killpg(proc.proc.pid, signal.SIGKILL)
-    proc.proc.wait(10)
-    topology.stop(service, replica)
 
 
 class Gateway:

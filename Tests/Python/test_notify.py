@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 import grpc
 import pytest
 
-from conftest import ensure_generated, require_xieshang_bin
-from directory_client import postgres_required, postgres_url
+from conftest import ensure_generated
+from replicas import environment, postgres_topology
 from topology import Topology
 
 ensure_generated()
@@ -164,27 +164,9 @@ class System:
 
 @pytest.fixture(scope="module")
 def topology():
-    require_xieshang_bin()
-    if not postgres_url():
-        if postgres_required():
-            pytest.fail("XIESHANG_TEST_POSTGRES_URL is not set (XIESHANG_REQUIRE_POSTGRES=1)", pytrace=False)
-        pytest.skip("no PostgreSQL server (set XIESHANG_TEST_POSTGRES_URL; scripts/pg-server.sh start prints one)")
-    saved = {k: os.environ.get(k) for k in ("XIESHANG_WEBHOOK_ATTEMPTS", "XIESHANG_WEBHOOK_BACKOFF_MS")}
     # Compose reads these: three attempts, 200 ms after the first failure.
-    os.environ.update(XIESHANG_WEBHOOK_ATTEMPTS="3", XIESHANG_WEBHOOK_BACKOFF_MS="200")
-    t = Topology(services=["gateway"], password_hashing="minimal")
-    try:
-        t.up()
-    except RuntimeError as e:
-        pytest.fail(f"the topology did not start:\n{e}", pytrace=False)
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    yield t
-    t.down()
+    with environment(XIESHANG_WEBHOOK_ATTEMPTS="3", XIESHANG_WEBHOOK_BACKOFF_MS="200"), postgres_topology(services=["gateway"]) as t:
+        yield t
 
 
 @pytest.fixture(scope="module")
@@ -406,9 +388,11 @@ def test_a_dead_delivery_is_redelivered(system, receiver):
         item = system.routed_item("公交站台缺少遮雨棚")
         admin = system.md("changshun.admin")
 
+        note = wait_until("routed", lambda: (of_entity(system.inbox("changshun.unit1").notifications, "item.routed", item.id), None))[0]
+
         def dead():
             ds = system.notify.ListDeliveries(npb.ListDeliveriesRequest(state=npb.DELIVERY_STATE_DEAD), metadata=admin).deliveries
-            return [d for d in ds if d.kind == "item.routed" and d.attempts == 3], ds
+            return [d for d in ds if d.key == note.key and d.attempts == 3], ds
         found = wait_until("the delivery died after three attempts", dead)
         assert found[0].last_status == 500 and system.notify.GetStatus(npb.StatusRequest(), metadata=admin).dead_deliveries >= 1
     finally:

@@ -64,9 +64,10 @@ public struct Outcome: Equatable, Sendable {
 
     public init() {}
 
-    /// `deadline` kept when `open` (and it has a date and someone to tell), else dropped.
-    mutating func keep(_ deadline: Deadline, open: Bool) {
-        if open && !deadline.due.isEmpty && !deadline.to.isEmpty { deadlines.append(deadline) } else { cleared.append(deadline.key) }
+    /// `deadline` kept when `open` (and it has a date and someone to tell), else dropped when it
+    /// `was` open before the event (most events change nothing about a deadline: no write).
+    mutating func keep(_ deadline: Deadline, open: Bool, was: Bool) {
+        if open && !deadline.due.isEmpty && !deadline.to.isEmpty { deadlines.append(deadline) } else if was { cleared.append(deadline.key) }
     }
 }
 
@@ -117,7 +118,7 @@ public enum Rules {
         func tell(_ kind: String, _ to: Address, _ title: String, _ body: String) {
             out.drafts.append(Draft(committee: e.committeeId, kind: kind, to: to, title: title, body: body, entityKind: "item", entityID: "\(after.id)"))
         }
-        if after.unitId > 0 { out.itemUnits[after.id] = after.unitId }
+        if after.unitId > 0 && after.unitId != before.unitId { out.itemUnits[after.id] = after.unitId }
         // Routed (or routed again to another unit after a reroute).
         if after.state == .routed && after.unitId > 0 && (before.state != .routed || before.unitId != after.unitId) {
             let due = after.dueDate.isEmpty ? "" : "，请于\(after.dueDate)前答复"
@@ -141,7 +142,7 @@ public enum Rules {
         out.keep(Deadline(key: "item:\(after.id)", committee: e.committeeId, entityKind: "item", entityID: "\(after.id)",
                           subject: "答复交办事项「\(name)」", due: after.dueDate,
                           to: after.unitId > 0 ? [.unit(after.unitId), .liaisonStaff] : []),
-                 open: handling.contains(after.state))
+                 open: handling.contains(after.state), was: handling.contains(before.state) && !before.dueDate.isEmpty)
         return out
     }
 
@@ -205,11 +206,11 @@ public enum Rules {
         let pending = after.coSigners.filter { $0.status == .pending }.map { Address.member($0.memberId) }
         out.keep(Deadline(key: "signing:\(after.id)", committee: e.committeeId, entityKind: "proposal", entityID: "\(after.id)",
                           subject: "确认联名提案「\(name)」", due: after.signingDeadline, to: pending, remindsOverdue: false),
-                 open: after.state == .signing)
+                 open: after.state == .signing, was: before.state == .signing)
         let handling: Set<Xieshang_Proposal_V1_ProposalState> = [.assigned, .handling, .reassignRequested]
         out.keep(Deadline(key: "proposal:\(after.id)", committee: e.committeeId, entityKind: "proposal", entityID: "\(after.id)",
                           subject: "答复\(label)", due: after.dueDate, to: units.isEmpty ? [] : units + [.committeeStaff]),
-                 open: handling.contains(after.state))
+                 open: handling.contains(after.state), was: handling.contains(before.state))
         return out
     }
 
@@ -231,7 +232,8 @@ public enum Rules {
             out.keep(Deadline(key: "suggestion:\(after.id):\(s.number)", committee: e.committeeId, entityKind: "consultation", entityID: "\(after.id)",
                               subject: "反馈协商「\(name)」第\(s.number)条建议的落实情况", due: s.dueDate,
                               to: s.unitId > 0 ? [.unit(s.unitId), .committeeStaff] : []),
-                     open: s.unitId > 0 && s.feedback.isEmpty && after.step != .archived && after.step != .cancelled)
+                     open: s.unitId > 0 && s.feedback.isEmpty && after.step != .archived && after.step != .cancelled,
+                     was: (was?.unitId ?? 0) > 0)
         }
         return out
     }
