@@ -607,6 +607,23 @@ def all_pages(list_call, field: str) -> list:
             return out
 
 
+def test_a_manual_duty_recorded_by_mistake_is_voided(gw):
+    staff, member = gw["staff"], gw["member"]
+    entry = gw.analytics.RecordDuty(apb.ManualDuty(member_id=member.member_id, kind=apb.DUTY_KIND_SPEECH, note="误录：大会发言"),
+                                    metadata=staff.md, timeout=10)
+    mine = lambda: [e.ref_id for e in gw.analytics.GetDutyRecord(apb.DutyRecordRequest(member_id=member.member_id),  # noqa: E731
+                                                                   metadata=staff.md, timeout=10).entries if e.ref_kind == "manual"]
+    assert entry.ref_id in mine()
+    # Members do not void their record; the gateway's table and the service agree.
+    expect_error(Code.PERMISSION_DENIED, lambda: gw.analytics.VoidDuty(apb.VoidDutyRequest(id=int(entry.ref_id), reason="不是我"),
+                                                                       metadata=member.md))
+    voided = gw.analytics.VoidDuty(apb.VoidDutyRequest(id=int(entry.ref_id), reason="录错了委员"), metadata=staff.md, timeout=10)
+    assert "录错了委员" in voided.note
+    assert entry.ref_id not in mine()
+    expect_error(Code.FAILED_PRECONDITION, lambda: gw.analytics.VoidDuty(apb.VoidDutyRequest(id=int(entry.ref_id), reason="再来一次"),
+                                                                         metadata=staff.md), "voided")
+
+
 def test_analytics_counts_the_stories(gw):
     leader, liaison, staff = gw["leader"], gw["liaison"], gw["staff"]
     items = all_pages(lambda t: gw.intake.ListItems(ipb.ListItemsRequest(page_size=100, page_token=t), metadata=liaison.md), "items")

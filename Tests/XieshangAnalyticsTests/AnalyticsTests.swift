@@ -192,6 +192,76 @@ final class AnalyticsTests: XCTestCase {
         }
     }
 
+    /// A manual entry recorded by mistake is voided: it leaves the duty record, the counts and the
+    /// points (and stays out after a rebuild); voiding it again is FAILED_PRECONDITION, another
+    /// committee's is NOT_FOUND, a reason is required, and the void is an event naming who.
+    func testAVoidedManualDutyLeavesTheRecordAndThePoints() async throws {
+        let (events, _) = try smallYear()
+        try await TestEngines.each("analytics_void") { db in
+            let store = AnalyticsStore(database: db)
+            try await store.migrate()
+            try await store.apply(.directory, events: events[.directory] ?? [])
+            let service = AnalyticsService(ingestor: Ingestor(store: store, channels: [:]))
+            let loopback = try await LoopbackServer([service])
+            let client = Xieshang_Analytics_V1_AnalyticsServiceClient(channel: loopback.channel)
+            let staff = DirectoryFixture.options(.committeeStaff, committee: 2)
+            var request = Xieshang_Analytics_V1_DutyRecordRequest()
+            request.memberId = 1
+            let before = try await client.getDutyRecord(request, options: staff)
+            var duty = Xieshang_Analytics_V1_ManualDuty()
+            duty.memberId = 1
+            duty.kind = .speech
+            duty.note = "全会大会发言"
+            let entry = try await client.recordDuty(duty, options: staff)
+            let recorded = try await client.getDutyRecord(request, options: staff)
+            XCTAssertEqual(recorded.entries.count, before.entries.count + 1)
+            XCTAssertGreaterThan(recorded.score?.points ?? 0, before.score?.points ?? 0)
+
+            var void = Xieshang_Analytics_V1_VoidDutyRequest()
+            void.id = Int64(entry.refId)!
+            do {
+                _ = try await client.voidDuty(void, options: staff)
+                XCTFail("voided without a reason")
+            } catch let e as RPCError {
+                XCTAssertEqual(e.code, .invalidArgument, "\(e)")
+            }
+            void.reason = "录错了委员"
+            do {
+                _ = try await client.voidDuty(void, options: DirectoryFixture.options(.committeeStaff, committee: 3))
+                XCTFail("voided another committee's entry")
+            } catch let e as RPCError {
+                XCTAssertEqual(e.code, .notFound, "\(e)")
+            }
+            do {
+                _ = try await client.voidDuty(void, options: DirectoryFixture.options(.member, committee: 2, member: 1))
+                XCTFail("a member voided an entry")
+            } catch let e as RPCError {
+                XCTAssertEqual(e.code, .permissionDenied, "\(e)")
+            }
+            let voided = try await client.voidDuty(void, options: staff)
+            XCTAssertEqual(voided.refId, entry.refId)
+            XCTAssertTrue(voided.note.contains("录错了委员"))
+            let after = try await client.getDutyRecord(request, options: staff)
+            XCTAssertEqual(after.entries.map(\.refId), before.entries.map(\.refId))
+            XCTAssertEqual(after.score?.points ?? 0, before.score?.points ?? 0)
+            XCTAssertEqual(after.counts.map(\.count), before.counts.map(\.count))
+            do {
+                _ = try await client.voidDuty(void, options: staff)
+                XCTFail("voided twice")
+            } catch let e as RPCError {
+                XCTAssertEqual(e.code, .failedPrecondition, "\(e)")
+            }
+            let history = try await db.read { try EventLog.history(on: $0, kind: "manual_duty", id: entry.refId) }
+            XCTAssertEqual(history.map(\.draft.eventType), ["manual_duty.created", "manual_duty.voided"])
+            // A rebuild re-adds the manual entries that stand, not the voided one.
+            try await store.wipe()
+            try await store.apply(.directory, events: events[.directory] ?? [])
+            let rebuilt = try await client.getDutyRecord(request, options: staff)
+            XCTAssertFalse(rebuilt.entries.contains { $0.refKind == "manual" && $0.refId == entry.refId })
+            await loopback.close()
+        }
+    }
+
     /// On PostgreSQL the projection's statistics are refreshed as it grows: after the first
     /// `analyzeAfter` events, then each time the count quadruples.
     func testPostgresStatisticsFollowGrowth() async throws {

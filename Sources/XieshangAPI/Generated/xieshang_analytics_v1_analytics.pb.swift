@@ -1088,6 +1088,34 @@ extension Xieshang_Analytics_V1_PointRulesRequest: ProtoCMessage {
     }
 }
 
+/// The proto message `xieshang.analytics.v1.VoidDutyRequest`.
+public struct Xieshang_Analytics_V1_VoidDutyRequest: ProtoMessage {
+    public var id: Int64 = 0
+    public var reason: String = ""
+
+    /// A message with every field at its default.
+    public init() {}
+
+    public static let protoName = "xieshang.analytics.v1.VoidDutyRequest"
+}
+
+extension Xieshang_Analytics_V1_VoidDutyRequest: ProtoCMessage {
+    public typealias CStruct = Xieshang__Analytics__V1__VoidDutyRequest
+    public static func cInit(_ p: UnsafeMutablePointer<CStruct>) { xieshang__analytics__v1__void_duty_request__init(p) }
+    public static let cDescriptor = ProtoC.descriptor(of: Self.self)
+
+    public func cFill(_ p: UnsafeMutablePointer<CStruct>, _ arena: ProtoArena) {
+        p.pointee.id = self.id
+        p.pointee.reason = arena.cString(self.reason)
+    }
+
+    public init(c p: UnsafePointer<CStruct>) throws {
+        self.init()
+        self.id = p.pointee.id
+        self.reason = try ProtoC.string(p.pointee.reason, field: "reason")
+    }
+}
+
 /// The proto message `xieshang.analytics.v1.ManualDuty`.
 public struct Xieshang_Analytics_V1_ManualDuty: ProtoMessage {
     public var memberId: Int64 = 0
@@ -1195,6 +1223,8 @@ public enum Xieshang_Analytics_V1_AnalyticsService {
             service: "xieshang.analytics.v1.AnalyticsService", method: "SetPointRules", kind: .unary)
         public static let recordDuty = MethodDescriptor<Xieshang_Analytics_V1_ManualDuty, Xieshang_Analytics_V1_DutyEntry>(
             service: "xieshang.analytics.v1.AnalyticsService", method: "RecordDuty", kind: .unary)
+        public static let voidDuty = MethodDescriptor<Xieshang_Analytics_V1_VoidDutyRequest, Xieshang_Analytics_V1_DutyEntry>(
+            service: "xieshang.analytics.v1.AnalyticsService", method: "VoidDuty", kind: .unary)
         public static let getFreshness = MethodDescriptor<Xieshang_Analytics_V1_FreshnessRequest, Xieshang_Analytics_V1_Freshness>(
             service: "xieshang.analytics.v1.AnalyticsService", method: "GetFreshness", kind: .unary)
         public static let rebuild = MethodDescriptor<Xieshang_Analytics_V1_RebuildRequest, Xieshang_Analytics_V1_RebuildProgress>(
@@ -1212,6 +1242,7 @@ public protocol Xieshang_Analytics_V1_AnalyticsServiceProvider: RPCService {
     func getPointRules(request: Xieshang_Analytics_V1_PointRulesRequest, context: ServerContext) async throws -> Xieshang_Analytics_V1_PointRules
     func setPointRules(request: Xieshang_Analytics_V1_PointRules, context: ServerContext) async throws -> Xieshang_Analytics_V1_PointRules
     func recordDuty(request: Xieshang_Analytics_V1_ManualDuty, context: ServerContext) async throws -> Xieshang_Analytics_V1_DutyEntry
+    func voidDuty(request: Xieshang_Analytics_V1_VoidDutyRequest, context: ServerContext) async throws -> Xieshang_Analytics_V1_DutyEntry
     func getFreshness(request: Xieshang_Analytics_V1_FreshnessRequest, context: ServerContext) async throws -> Xieshang_Analytics_V1_Freshness
     func rebuild(request: Xieshang_Analytics_V1_RebuildRequest, responses: ResponseWriter<Xieshang_Analytics_V1_RebuildProgress>, context: ServerContext) async throws
     func watch(request: Xieshang_Events_V1_WatchRequest, responses: ResponseWriter<Xieshang_Events_V1_Event>, context: ServerContext) async throws
@@ -1227,6 +1258,7 @@ extension Xieshang_Analytics_V1_AnalyticsServiceProvider {
             MethodHandler(unary: Xieshang_Analytics_V1_AnalyticsService.Method.getPointRules) { try await self.getPointRules(request: $0, context: $1) },
             MethodHandler(unary: Xieshang_Analytics_V1_AnalyticsService.Method.setPointRules) { try await self.setPointRules(request: $0, context: $1) },
             MethodHandler(unary: Xieshang_Analytics_V1_AnalyticsService.Method.recordDuty) { try await self.recordDuty(request: $0, context: $1) },
+            MethodHandler(unary: Xieshang_Analytics_V1_AnalyticsService.Method.voidDuty) { try await self.voidDuty(request: $0, context: $1) },
             MethodHandler(unary: Xieshang_Analytics_V1_AnalyticsService.Method.getFreshness) { try await self.getFreshness(request: $0, context: $1) },
             MethodHandler(serverStreaming: Xieshang_Analytics_V1_AnalyticsService.Method.rebuild) { try await self.rebuild(request: $0, responses: $1, context: $2) },
             MethodHandler(serverStreaming: Xieshang_Analytics_V1_AnalyticsService.Method.watch) { try await self.watch(request: $0, responses: $1, context: $2) },
@@ -1270,6 +1302,11 @@ public struct Xieshang_Analytics_V1_AnalyticsServiceClient: Sendable {
     /// Calls `RecordDuty` and returns its response.
     public func recordDuty(_ request: Xieshang_Analytics_V1_ManualDuty, options: CallOptions = .init()) async throws -> Xieshang_Analytics_V1_DutyEntry {
         try await channel.unary(Xieshang_Analytics_V1_AnalyticsService.Method.recordDuty, request, options: options).message
+    }
+
+    /// Calls `VoidDuty` and returns its response.
+    public func voidDuty(_ request: Xieshang_Analytics_V1_VoidDutyRequest, options: CallOptions = .init()) async throws -> Xieshang_Analytics_V1_DutyEntry {
+        try await channel.unary(Xieshang_Analytics_V1_AnalyticsService.Method.voidDuty, request, options: options).message
     }
 
     /// Calls `GetFreshness` and returns its response.

@@ -201,6 +201,17 @@ extension AnalyticsService: Xieshang_Analytics_V1_AnalyticsServiceProvider {
         return AnalyticsStore.entry(stored, source: "manual", points: Scoring.points(request.kind, rules: try await rules(member.committee)))
     }
 
+    public func voidDuty(request: Xieshang_Analytics_V1_VoidDutyRequest, context: ServerContext) async throws -> Xieshang_Analytics_V1_DutyEntry {
+        let caller = try Caller(context: context)
+        try caller.require(.committeeStaff, .liaisonStaff, .committeeAdmin, to: "voiding duties")
+        try Check.id(request.id, "id", required: true)
+        let reason = try Check.text(request.reason, "reason", max: 500)
+        let duty = try await store.voidDuty(request.id, committee: caller.committeeID, reason: reason, actor: caller.actor)
+        var entry = AnalyticsStore.entry(duty, source: "manual", points: 0)
+        entry.note = "voided: \(reason)"
+        return entry
+    }
+
     public func getFreshness(request: Xieshang_Analytics_V1_FreshnessRequest, context: ServerContext) async throws -> Xieshang_Analytics_V1_Freshness {
         let caller = try Caller(context: context)
         try caller.requireAccount(to: "reading freshness")

@@ -94,6 +94,12 @@ enum AnalyticsMigrations {
                 SELECT committee_id, month / 100, kind, state, category, \(Measures.columnNames.map { "SUM(\($0))" }.joined(separator: ", "))
                 FROM rollup GROUP BY committee_id, month / 100, kind, state, category;
             """),
+        // A manual entry recorded by mistake is voided, not deleted: the record keeps who voided it and why.
+        Migration(version: 3, name: "analytics_voided_duties", script: """
+            ALTER TABLE manual_duties ADD COLUMN voided_at_ms BIGINT NOT NULL DEFAULT 0;
+            ALTER TABLE manual_duties ADD COLUMN void_reason TEXT NOT NULL DEFAULT '';
+            ALTER TABLE manual_duties ADD COLUMN voided_by TEXT NOT NULL DEFAULT '';
+            """),
     ]
 
     /// The projection's tables, emptied by a rebuild.

@@ -202,7 +202,7 @@ public struct AnalyticsStore: Sendable {
             for t in AnalyticsMigrations.projectionTables { try tx.execute("DELETE FROM \(t)", []) }
             try tx.execute("UPDATE sources SET applied_seq = 0, applied_at_ms = 0", [])
             let applier = BatchApplier(connection: tx.connection)
-            for r in try tx.query("SELECT * FROM manual_duties ORDER BY id", []) { applier.add(Self.manualDuty(r), source: "manual", seq: r.int("id"), ordinal: 0) }
+            for r in try tx.query("SELECT * FROM manual_duties WHERE voided_at_ms = 0 ORDER BY id", []) { applier.add(Self.manualDuty(r), source: "manual", seq: r.int("id"), ordinal: 0) }
             try applier.flush()
         }
     }
@@ -228,6 +228,32 @@ public struct AnalyticsStore: Sendable {
                                actorAccountID: actor.accountID, actorName: actor.name, atMilliseconds: tx.nowMilliseconds,
                                payloadType: Xieshang_Analytics_V1_DutyEntry.protoName, before: [], after: AnalyticsStore.entry(entry, source: "manual", points: 0).serializedBytes()))
             return id
+        }
+    }
+
+    /// Voids a manual entry of `committee`: its duty row and counts go, the record stays marked
+    /// with who and why, and a `manual_duty.voided` event is recorded. Returns the entry as it was.
+    public func voidDuty(_ id: Int64, committee: Int64, reason: String, actor: Actor) async throws -> Duty {
+        try await database.write { tx in
+            guard let r = try tx.query("SELECT * FROM manual_duties WHERE id = ? AND committee_id = ?", [.integer(id), .integer(committee)]).first else {
+                throw DomainError.notFound(kind: "manual duty", id: "\(id)")
+            }
+            guard r.int("voided_at_ms") == 0 else {
+                throw DomainError.notAllowed("manual duty \(id) was voided by \(r.text("voided_by")): \(r.text("void_reason"))")
+            }
+            try tx.execute("UPDATE manual_duties SET voided_at_ms = ?, void_reason = ?, voided_by = ? WHERE id = ?",
+                           [.integer(tx.nowMilliseconds), .text(reason), .text(actor.name), .integer(id)])
+            let duty = Self.manualDuty(r)
+            let applier = BatchApplier(connection: tx.connection)
+            try applier.removeManual(id, committee: committee)
+            try applier.flush()
+            var after = Self.entry(duty, source: "manual", points: 0)
+            after.note = "voided: \(reason)"
+            tx.emit(EventDraft(committeeID: committee, entityKind: "manual_duty", entityID: "\(id)", eventType: "manual_duty.voided",
+                               actorAccountID: actor.accountID, actorName: actor.name, atMilliseconds: tx.nowMilliseconds,
+                               payloadType: Xieshang_Analytics_V1_DutyEntry.protoName,
+                               before: Self.entry(duty, source: "manual", points: 0).serializedBytes(), after: after.serializedBytes()))
+            return duty
         }
     }
 

@@ -140,12 +140,22 @@ final class BatchApplier {
 
     /// Removes a station's duty shifts on `days` (a new roster replaces them).
     private func clearStationDuty(_ committee: Int64, _ station: Int64, _ days: [Int32]) throws {
-        try flushDuties()
         let marks = days.map { _ in "?" }.joined(separator: ", ")
-        let filter = "ref_kind = 'station' AND ref_id = ? AND kind = ? AND committee_id = ? AND day IN (\(marks))"
-        let binds: [SQLValue] = [.text("\(station)"), .integer(Int64(DutyKind.stationDuty.rawValue)), .integer(committee)] + days.map { .integer(Int64($0)) }
-        for row in try conn.query("SELECT member_id, day FROM duties WHERE \(filter)", binds) {
-            count(member: row.int("member_id"), committee: committee, kind: .stationDuty, day: Int32(row.int("day")), by: -1)
+        try remove(where: "ref_kind = 'station' AND ref_id = ? AND kind = ? AND committee_id = ? AND day IN (\(marks))",
+                   [.text("\(station)"), .integer(Int64(DutyKind.stationDuty.rawValue)), .integer(committee)] + days.map { .integer(Int64($0)) })
+    }
+
+    /// Removes a manual entry's duty row (voided) and uncounts it.
+    func removeManual(_ id: Int64, committee: Int64) throws {
+        try remove(where: "ref_kind = 'manual' AND ref_id = ? AND committee_id = ?", [.text("\(id)"), .integer(committee)])
+    }
+
+    /// Deletes the duty rows `filter` matches, taking each out of the counts (and so the points).
+    private func remove(where filter: String, _ binds: [SQLValue]) throws {
+        try flushDuties()
+        for row in try conn.query("SELECT member_id, committee_id, kind, day FROM duties WHERE \(filter)", binds) {
+            count(member: row.int("member_id"), committee: row.int("committee_id"), kind: DutyKind(rawValue: Int32(row.int("kind"))),
+                  day: Int32(row.int("day")), by: -1)
         }
         try conn.execute("DELETE FROM duties WHERE \(filter)", binds)
     }

@@ -225,6 +225,7 @@ public struct Policy: Sendable {
         Rule("AnalyticsService/GetPointRules", accounts.subtracting([.handlingUnit])),
         Rule("AnalyticsService/SetPointRules", admins),
         Rule("AnalyticsService/RecordDuty", staff),
+        Rule("AnalyticsService/VoidDuty", staff),
         Rule("AnalyticsService/GetFreshness", officials),
         Rule("AnalyticsService/Rebuild", [.prefectureAdmin], committees: .prefecture),
         Rule("AnalyticsService/Watch", admins),

@@ -997,6 +997,51 @@ void   xieshang__analytics__v1__point_rules_request__free_unpacked
   assert(message->base.descriptor == &xieshang__analytics__v1__point_rules_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   xieshang__analytics__v1__void_duty_request__init
+                     (Xieshang__Analytics__V1__VoidDutyRequest         *message)
+{
+  static const Xieshang__Analytics__V1__VoidDutyRequest init_value = XIESHANG__ANALYTICS__V1__VOID_DUTY_REQUEST__INIT;
+  *message = init_value;
+}
+size_t xieshang__analytics__v1__void_duty_request__get_packed_size
+                     (const Xieshang__Analytics__V1__VoidDutyRequest *message)
+{
+  assert(message->base.descriptor == &xieshang__analytics__v1__void_duty_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t xieshang__analytics__v1__void_duty_request__pack
+                     (const Xieshang__Analytics__V1__VoidDutyRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &xieshang__analytics__v1__void_duty_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t xieshang__analytics__v1__void_duty_request__pack_to_buffer
+                     (const Xieshang__Analytics__V1__VoidDutyRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &xieshang__analytics__v1__void_duty_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Xieshang__Analytics__V1__VoidDutyRequest *
+       xieshang__analytics__v1__void_duty_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Xieshang__Analytics__V1__VoidDutyRequest *)
+     protobuf_c_message_unpack (&xieshang__analytics__v1__void_duty_request__descriptor,
+                                allocator, len, data);
+}
+void   xieshang__analytics__v1__void_duty_request__free_unpacked
+                     (Xieshang__Analytics__V1__VoidDutyRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &xieshang__analytics__v1__void_duty_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   xieshang__analytics__v1__manual_duty__init
                      (Xieshang__Analytics__V1__ManualDuty         *message)
 {
@@ -3209,6 +3254,57 @@ const ProtobufCMessageDescriptor xieshang__analytics__v1__point_rules_request__d
   (ProtobufCMessageInit) xieshang__analytics__v1__point_rules_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor xieshang__analytics__v1__void_duty_request__field_descriptors[2] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Xieshang__Analytics__V1__VoidDutyRequest, id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Xieshang__Analytics__V1__VoidDutyRequest, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned xieshang__analytics__v1__void_duty_request__field_indices_by_name[] = {
+  0,   /* field[0] = id */
+  1,   /* field[1] = reason */
+};
+static const ProtobufCIntRange xieshang__analytics__v1__void_duty_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor xieshang__analytics__v1__void_duty_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "xieshang.analytics.v1.VoidDutyRequest",
+  "VoidDutyRequest",
+  "Xieshang__Analytics__V1__VoidDutyRequest",
+  "xieshang.analytics.v1",
+  sizeof(Xieshang__Analytics__V1__VoidDutyRequest),
+  2,
+  xieshang__analytics__v1__void_duty_request__field_descriptors,
+  xieshang__analytics__v1__void_duty_request__field_indices_by_name,
+  1,  xieshang__analytics__v1__void_duty_request__number_ranges,
+  (ProtobufCMessageInit) xieshang__analytics__v1__void_duty_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor xieshang__analytics__v1__manual_duty__field_descriptors[4] =
 {
   {
@@ -3498,7 +3594,7 @@ const ProtobufCEnumDescriptor xieshang__analytics__v1__grade__descriptor =
   xieshang__analytics__v1__grade__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor xieshang__analytics__v1__analytics_service__method_descriptors[9] =
+static const ProtobufCMethodDescriptor xieshang__analytics__v1__analytics_service__method_descriptors[10] =
 {
   { "GetDashboard", &xieshang__analytics__v1__dashboard_request__descriptor, &xieshang__analytics__v1__dashboard__descriptor },
   { "GetDutyRecord", &xieshang__analytics__v1__duty_record_request__descriptor, &xieshang__analytics__v1__duty_record__descriptor },
@@ -3506,6 +3602,7 @@ static const ProtobufCMethodDescriptor xieshang__analytics__v1__analytics_servic
   { "GetPointRules", &xieshang__analytics__v1__point_rules_request__descriptor, &xieshang__analytics__v1__point_rules__descriptor },
   { "SetPointRules", &xieshang__analytics__v1__point_rules__descriptor, &xieshang__analytics__v1__point_rules__descriptor },
   { "RecordDuty", &xieshang__analytics__v1__manual_duty__descriptor, &xieshang__analytics__v1__duty_entry__descriptor },
+  { "VoidDuty", &xieshang__analytics__v1__void_duty_request__descriptor, &xieshang__analytics__v1__duty_entry__descriptor },
   { "GetFreshness", &xieshang__analytics__v1__freshness_request__descriptor, &xieshang__analytics__v1__freshness__descriptor },
   { "Rebuild", &xieshang__analytics__v1__rebuild_request__descriptor, &xieshang__analytics__v1__rebuild_progress__descriptor },
   { "Watch", &xieshang__events__v1__watch_request__descriptor, &xieshang__events__v1__event__descriptor },
@@ -3513,13 +3610,14 @@ static const ProtobufCMethodDescriptor xieshang__analytics__v1__analytics_servic
 const unsigned xieshang__analytics__v1__analytics_service__method_indices_by_name[] = {
   0,        /* GetDashboard */
   1,        /* GetDutyRecord */
-  6,        /* GetFreshness */
+  7,        /* GetFreshness */
   3,        /* GetPointRules */
   2,        /* ListMemberScores */
-  7,        /* Rebuild */
+  8,        /* Rebuild */
   5,        /* RecordDuty */
   4,        /* SetPointRules */
-  8         /* Watch */
+  6,        /* VoidDuty */
+  9         /* Watch */
 };
 const ProtobufCServiceDescriptor xieshang__analytics__v1__analytics_service__descriptor =
 {
@@ -3528,7 +3626,7 @@ const ProtobufCServiceDescriptor xieshang__analytics__v1__analytics_service__des
   "AnalyticsService",
   "Xieshang__Analytics__V1__AnalyticsService",
   "xieshang.analytics.v1",
-  9,
+  10,
   xieshang__analytics__v1__analytics_service__method_descriptors,
   xieshang__analytics__v1__analytics_service__method_indices_by_name
 };
@@ -3580,13 +3678,21 @@ void xieshang__analytics__v1__analytics_service__record_duty(ProtobufCService *s
   assert(service->descriptor == &xieshang__analytics__v1__analytics_service__descriptor);
   service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void xieshang__analytics__v1__analytics_service__void_duty(ProtobufCService *service,
+                                                           const Xieshang__Analytics__V1__VoidDutyRequest *input,
+                                                           Xieshang__Analytics__V1__DutyEntry_Closure closure,
+                                                           void *closure_data)
+{
+  assert(service->descriptor == &xieshang__analytics__v1__analytics_service__descriptor);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void xieshang__analytics__v1__analytics_service__get_freshness(ProtobufCService *service,
                                                                const Xieshang__Analytics__V1__FreshnessRequest *input,
                                                                Xieshang__Analytics__V1__Freshness_Closure closure,
                                                                void *closure_data)
 {
   assert(service->descriptor == &xieshang__analytics__v1__analytics_service__descriptor);
-  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void xieshang__analytics__v1__analytics_service__rebuild(ProtobufCService *service,
                                                          const Xieshang__Analytics__V1__RebuildRequest *input,
@@ -3594,7 +3700,7 @@ void xieshang__analytics__v1__analytics_service__rebuild(ProtobufCService *servi
                                                          void *closure_data)
 {
   assert(service->descriptor == &xieshang__analytics__v1__analytics_service__descriptor);
-  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void xieshang__analytics__v1__analytics_service__watch(ProtobufCService *service,
                                                        const Xieshang__Events__V1__WatchRequest *input,
@@ -3602,7 +3708,7 @@ void xieshang__analytics__v1__analytics_service__watch(ProtobufCService *service
                                                        void *closure_data)
 {
   assert(service->descriptor == &xieshang__analytics__v1__analytics_service__descriptor);
-  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void xieshang__analytics__v1__analytics_service__init (Xieshang__Analytics__V1__AnalyticsService_Service *service,
                                                        Xieshang__Analytics__V1__AnalyticsService_ServiceDestroy destroy)

@@ -38,6 +38,7 @@ typedef struct Xieshang__Analytics__V1__ScoresResponse Xieshang__Analytics__V1__
 typedef struct Xieshang__Analytics__V1__PointRule Xieshang__Analytics__V1__PointRule;
 typedef struct Xieshang__Analytics__V1__PointRules Xieshang__Analytics__V1__PointRules;
 typedef struct Xieshang__Analytics__V1__PointRulesRequest Xieshang__Analytics__V1__PointRulesRequest;
+typedef struct Xieshang__Analytics__V1__VoidDutyRequest Xieshang__Analytics__V1__VoidDutyRequest;
 typedef struct Xieshang__Analytics__V1__ManualDuty Xieshang__Analytics__V1__ManualDuty;
 typedef struct Xieshang__Analytics__V1__RebuildRequest Xieshang__Analytics__V1__RebuildRequest;
 typedef struct Xieshang__Analytics__V1__RebuildProgress Xieshang__Analytics__V1__RebuildProgress;
@@ -624,6 +625,23 @@ struct  Xieshang__Analytics__V1__PointRulesRequest
     , 0 }
 
 
+struct  Xieshang__Analytics__V1__VoidDutyRequest
+{
+  ProtobufCMessage base;
+  /*
+   * The manual entry: `ref_id` of its DutyEntry.
+   */
+  int64_t id;
+  /*
+   * Why (1–500 characters).
+   */
+  char *reason;
+};
+#define XIESHANG__ANALYTICS__V1__VOID_DUTY_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&xieshang__analytics__v1__void_duty_request__descriptor) \
+    , 0, (char *)protobuf_c_empty_string }
+
+
 struct  Xieshang__Analytics__V1__ManualDuty
 {
   ProtobufCMessage base;
@@ -1083,6 +1101,25 @@ Xieshang__Analytics__V1__PointRulesRequest *
 void   xieshang__analytics__v1__point_rules_request__free_unpacked
                      (Xieshang__Analytics__V1__PointRulesRequest *message,
                       ProtobufCAllocator *allocator);
+/* Xieshang__Analytics__V1__VoidDutyRequest methods */
+void   xieshang__analytics__v1__void_duty_request__init
+                     (Xieshang__Analytics__V1__VoidDutyRequest         *message);
+size_t xieshang__analytics__v1__void_duty_request__get_packed_size
+                     (const Xieshang__Analytics__V1__VoidDutyRequest   *message);
+size_t xieshang__analytics__v1__void_duty_request__pack
+                     (const Xieshang__Analytics__V1__VoidDutyRequest   *message,
+                      uint8_t             *out);
+size_t xieshang__analytics__v1__void_duty_request__pack_to_buffer
+                     (const Xieshang__Analytics__V1__VoidDutyRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Xieshang__Analytics__V1__VoidDutyRequest *
+       xieshang__analytics__v1__void_duty_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   xieshang__analytics__v1__void_duty_request__free_unpacked
+                     (Xieshang__Analytics__V1__VoidDutyRequest *message,
+                      ProtobufCAllocator *allocator);
 /* Xieshang__Analytics__V1__ManualDuty methods */
 void   xieshang__analytics__v1__manual_duty__init
                      (Xieshang__Analytics__V1__ManualDuty         *message);
@@ -1208,6 +1245,9 @@ typedef void (*Xieshang__Analytics__V1__PointRules_Closure)
 typedef void (*Xieshang__Analytics__V1__PointRulesRequest_Closure)
                  (const Xieshang__Analytics__V1__PointRulesRequest *message,
                   void *closure_data);
+typedef void (*Xieshang__Analytics__V1__VoidDutyRequest_Closure)
+                 (const Xieshang__Analytics__V1__VoidDutyRequest *message,
+                  void *closure_data);
 typedef void (*Xieshang__Analytics__V1__ManualDuty_Closure)
                  (const Xieshang__Analytics__V1__ManualDuty *message,
                   void *closure_data);
@@ -1248,6 +1288,10 @@ struct Xieshang__Analytics__V1__AnalyticsService_Service
                       const Xieshang__Analytics__V1__ManualDuty *input,
                       Xieshang__Analytics__V1__DutyEntry_Closure closure,
                       void *closure_data);
+  void (*void_duty)(Xieshang__Analytics__V1__AnalyticsService_Service *service,
+                    const Xieshang__Analytics__V1__VoidDutyRequest *input,
+                    Xieshang__Analytics__V1__DutyEntry_Closure closure,
+                    void *closure_data);
   void (*get_freshness)(Xieshang__Analytics__V1__AnalyticsService_Service *service,
                         const Xieshang__Analytics__V1__FreshnessRequest *input,
                         Xieshang__Analytics__V1__Freshness_Closure closure,
@@ -1274,6 +1318,7 @@ void xieshang__analytics__v1__analytics_service__init (Xieshang__Analytics__V1__
       function_prefix__ ## get_point_rules,\
       function_prefix__ ## set_point_rules,\
       function_prefix__ ## record_duty,\
+      function_prefix__ ## void_duty,\
       function_prefix__ ## get_freshness,\
       function_prefix__ ## rebuild,\
       function_prefix__ ## watch  }
@@ -1301,6 +1346,10 @@ void xieshang__analytics__v1__analytics_service__record_duty(ProtobufCService *s
                                                              const Xieshang__Analytics__V1__ManualDuty *input,
                                                              Xieshang__Analytics__V1__DutyEntry_Closure closure,
                                                              void *closure_data);
+void xieshang__analytics__v1__analytics_service__void_duty(ProtobufCService *service,
+                                                           const Xieshang__Analytics__V1__VoidDutyRequest *input,
+                                                           Xieshang__Analytics__V1__DutyEntry_Closure closure,
+                                                           void *closure_data);
 void xieshang__analytics__v1__analytics_service__get_freshness(ProtobufCService *service,
                                                                const Xieshang__Analytics__V1__FreshnessRequest *input,
                                                                Xieshang__Analytics__V1__Freshness_Closure closure,
@@ -1341,6 +1390,7 @@ extern const ProtobufCMessageDescriptor xieshang__analytics__v1__scores_response
 extern const ProtobufCMessageDescriptor xieshang__analytics__v1__point_rule__descriptor;
 extern const ProtobufCMessageDescriptor xieshang__analytics__v1__point_rules__descriptor;
 extern const ProtobufCMessageDescriptor xieshang__analytics__v1__point_rules_request__descriptor;
+extern const ProtobufCMessageDescriptor xieshang__analytics__v1__void_duty_request__descriptor;
 extern const ProtobufCMessageDescriptor xieshang__analytics__v1__manual_duty__descriptor;
 extern const ProtobufCMessageDescriptor xieshang__analytics__v1__rebuild_request__descriptor;
 extern const ProtobufCMessageDescriptor xieshang__analytics__v1__rebuild_progress__descriptor;
