@@ -391,6 +391,40 @@ final class ConsultationServiceTests: XCTestCase {
             let v12 = try await h.client.getRoster(get, options: h.as(.member, member: d.member)).shifts.map(\.memberId)
             XCTAssertEqual(v12,
                            [d.unitMember, d.thirdMember, d.unitMember, d.thirdMember])
+            // 值班 counts when worked: 李强 signs in for his Thursday shift; 张丽 cannot sign in for
+            // it, nor anyone for a day without a shift, nor a member for a day to come; staff
+            // confirm 张丽's Friday. A second sign-in changes nothing.
+            h.set("2026-03-06T18:00")
+            var signIn = Xieshang_Consultation_V1_ShiftRef()
+            signIn.stationId = d.station
+            signIn.date = "2026-03-05"
+            let worked = try await h.client.confirmShift(signIn, options: h.as(.member, member: d.unitMember))
+            XCTAssertTrue(worked.worked)
+            XCTAssertEqual([worked.memberId, Int64(worked.hours == "09:00-12:00" ? 1 : 0)], [d.unitMember, 1])
+            var theirs = signIn
+            theirs.memberId = d.unitMember
+            await assertStatus(.permissionDenied, "signing in for another member's shift") {
+                _ = try await h.client.confirmShift(theirs, options: h.as(.member, member: d.thirdMember))
+            }
+            var noShift = signIn
+            noShift.date = "2026-03-04"  // before the roster begins
+            await assertStatus(.notFound, "a day without a shift") {
+                _ = try await h.client.confirmShift(noShift, options: h.as(.member, member: d.unitMember))
+            }
+            var ahead = signIn
+            ahead.date = "2026-03-09"  // his next shift, still to come
+            await assertStatus(.invalidArgument, mentioning: "date", "signing in before the day") {
+                _ = try await h.client.confirmShift(ahead, options: h.as(.member, member: d.unitMember))
+            }
+            var confirm = signIn
+            confirm.date = "2026-03-06"
+            confirm.memberId = d.thirdMember
+            _ = try await h.client.confirmShift(confirm, options: h.staff)
+            let again = try await h.client.confirmShift(signIn, options: h.as(.member, member: d.unitMember))
+            XCTAssertEqual(again.workedAtUnixMs, worked.workedAtUnixMs)
+            let marked = try await h.client.getRoster(get, options: h.staff).shifts.map(\.worked)
+            XCTAssertEqual(marked, [true, true, false, false])
+            h.set("2026-03-02T09:00")
             // 张丽 is on duty Tuesday morning: a meeting needing her then names the duty shift.
             let other = try await h.consultation("社区治理")
             await assertStatus(.failedPrecondition, mentioning: "duty shift at station \(d.station)", "a meeting over a duty shift") {
@@ -401,8 +435,10 @@ final class ConsultationServiceTests: XCTestCase {
             let twice = try await h.client.planRoster(plan, options: h.staff)
             XCTAssertEqual(twice.shifts.count, 7)
             XCTAssertEqual(twice.unfilled, ["2026-03-06"])
-            let v13 = try await h.client.getRoster(get, options: h.staff).shifts.count
-            XCTAssertEqual(v13, 7)
+            let replanned = try await h.client.getRoster(get, options: h.staff).shifts
+            XCTAssertEqual(replanned.count, 7)
+            // Re-planning does not take back a shift worked.
+            XCTAssertTrue(replanned.contains { $0.date == "2026-03-05" && $0.memberId == d.unitMember && $0.worked })
         }
     }
 

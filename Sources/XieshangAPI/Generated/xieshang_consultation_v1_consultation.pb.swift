@@ -2836,6 +2836,9 @@ public struct Xieshang_Consultation_V1_DutyShift: ProtoMessage {
     public var memberName: String = ""
     public var date: String = ""
     public var hours: String = ""
+    public var worked: Bool = false
+    public var workedAtUnixMs: Int64 = 0
+    public var confirmedBy: String = ""
 
     /// A message with every field at its default.
     public init() {}
@@ -2853,6 +2856,9 @@ extension Xieshang_Consultation_V1_DutyShift: ProtoCMessage {
         p.pointee.member_name = arena.cString(self.memberName)
         p.pointee.date = arena.cString(self.date)
         p.pointee.hours = arena.cString(self.hours)
+        p.pointee.worked = (self.worked ? 1 : 0)
+        p.pointee.worked_at_unix_ms = self.workedAtUnixMs
+        p.pointee.confirmed_by = arena.cString(self.confirmedBy)
     }
 
     public init(c p: UnsafePointer<CStruct>) throws {
@@ -2861,6 +2867,40 @@ extension Xieshang_Consultation_V1_DutyShift: ProtoCMessage {
         self.memberName = try ProtoC.string(p.pointee.member_name, field: "member_name")
         self.date = try ProtoC.string(p.pointee.date, field: "date")
         self.hours = try ProtoC.string(p.pointee.hours, field: "hours")
+        self.worked = (p.pointee.worked != 0)
+        self.workedAtUnixMs = p.pointee.worked_at_unix_ms
+        self.confirmedBy = try ProtoC.string(p.pointee.confirmed_by, field: "confirmed_by")
+    }
+}
+
+/// The proto message `xieshang.consultation.v1.ShiftRef`.
+public struct Xieshang_Consultation_V1_ShiftRef: ProtoMessage {
+    public var stationId: Int64 = 0
+    public var date: String = ""
+    public var memberId: Int64 = 0
+
+    /// A message with every field at its default.
+    public init() {}
+
+    public static let protoName = "xieshang.consultation.v1.ShiftRef"
+}
+
+extension Xieshang_Consultation_V1_ShiftRef: ProtoCMessage {
+    public typealias CStruct = Xieshang__Consultation__V1__ShiftRef
+    public static func cInit(_ p: UnsafeMutablePointer<CStruct>) { xieshang__consultation__v1__shift_ref__init(p) }
+    public static let cDescriptor = ProtoC.descriptor(of: Self.self)
+
+    public func cFill(_ p: UnsafeMutablePointer<CStruct>, _ arena: ProtoArena) {
+        p.pointee.station_id = self.stationId
+        p.pointee.date = arena.cString(self.date)
+        p.pointee.member_id = self.memberId
+    }
+
+    public init(c p: UnsafePointer<CStruct>) throws {
+        self.init()
+        self.stationId = p.pointee.station_id
+        self.date = try ProtoC.string(p.pointee.date, field: "date")
+        self.memberId = p.pointee.member_id
     }
 }
 
@@ -3451,6 +3491,8 @@ public enum Xieshang_Consultation_V1_ConsultationService {
             service: "xieshang.consultation.v1.ConsultationService", method: "PlanRoster", kind: .unary)
         public static let getRoster = MethodDescriptor<Xieshang_Consultation_V1_GetRosterRequest, Xieshang_Consultation_V1_Roster>(
             service: "xieshang.consultation.v1.ConsultationService", method: "GetRoster", kind: .unary)
+        public static let confirmShift = MethodDescriptor<Xieshang_Consultation_V1_ShiftRef, Xieshang_Consultation_V1_DutyShift>(
+            service: "xieshang.consultation.v1.ConsultationService", method: "ConfirmShift", kind: .unary)
         public static let setPageOpen = MethodDescriptor<Xieshang_Consultation_V1_PageRequest, Xieshang_Consultation_V1_Consultation>(
             service: "xieshang.consultation.v1.ConsultationService", method: "SetPageOpen", kind: .unary)
         public static let postOpinion = MethodDescriptor<Xieshang_Consultation_V1_OpinionPost, Xieshang_Consultation_V1_OpinionPost>(
@@ -3518,6 +3560,7 @@ public protocol Xieshang_Consultation_V1_ConsultationServiceProvider: RPCService
     func findFreeSlots(request: Xieshang_Consultation_V1_FreeSlotsRequest, context: ServerContext) async throws -> Xieshang_Consultation_V1_FreeSlotsResponse
     func planRoster(request: Xieshang_Consultation_V1_PlanRosterRequest, context: ServerContext) async throws -> Xieshang_Consultation_V1_Roster
     func getRoster(request: Xieshang_Consultation_V1_GetRosterRequest, context: ServerContext) async throws -> Xieshang_Consultation_V1_Roster
+    func confirmShift(request: Xieshang_Consultation_V1_ShiftRef, context: ServerContext) async throws -> Xieshang_Consultation_V1_DutyShift
     func setPageOpen(request: Xieshang_Consultation_V1_PageRequest, context: ServerContext) async throws -> Xieshang_Consultation_V1_Consultation
     func postOpinion(request: Xieshang_Consultation_V1_OpinionPost, context: ServerContext) async throws -> Xieshang_Consultation_V1_OpinionPost
     func moderatePost(request: Xieshang_Consultation_V1_ModerationRequest, context: ServerContext) async throws -> Xieshang_Consultation_V1_OpinionPost
@@ -3578,6 +3621,7 @@ extension Xieshang_Consultation_V1_ConsultationServiceProvider {
             MethodHandler(unary: Xieshang_Consultation_V1_ConsultationService.Method.findFreeSlots) { try await self.findFreeSlots(request: $0, context: $1) },
             MethodHandler(unary: Xieshang_Consultation_V1_ConsultationService.Method.planRoster) { try await self.planRoster(request: $0, context: $1) },
             MethodHandler(unary: Xieshang_Consultation_V1_ConsultationService.Method.getRoster) { try await self.getRoster(request: $0, context: $1) },
+            MethodHandler(unary: Xieshang_Consultation_V1_ConsultationService.Method.confirmShift) { try await self.confirmShift(request: $0, context: $1) },
             MethodHandler(unary: Xieshang_Consultation_V1_ConsultationService.Method.setPageOpen) { try await self.setPageOpen(request: $0, context: $1) },
             MethodHandler(unary: Xieshang_Consultation_V1_ConsultationService.Method.postOpinion) { try await self.postOpinion(request: $0, context: $1) },
             MethodHandler(unary: Xieshang_Consultation_V1_ConsultationService.Method.moderatePost) { try await self.moderatePost(request: $0, context: $1) },
@@ -3826,6 +3870,11 @@ public struct Xieshang_Consultation_V1_ConsultationServiceClient: Sendable {
     /// Calls `GetRoster` and returns its response.
     public func getRoster(_ request: Xieshang_Consultation_V1_GetRosterRequest, options: CallOptions = .init()) async throws -> Xieshang_Consultation_V1_Roster {
         try await channel.unary(Xieshang_Consultation_V1_ConsultationService.Method.getRoster, request, options: options).message
+    }
+
+    /// Calls `ConfirmShift` and returns its response.
+    public func confirmShift(_ request: Xieshang_Consultation_V1_ShiftRef, options: CallOptions = .init()) async throws -> Xieshang_Consultation_V1_DutyShift {
+        try await channel.unary(Xieshang_Consultation_V1_ConsultationService.Method.confirmShift, request, options: options).message
     }
 
     /// Calls `SetPageOpen` and returns its response.

@@ -1,13 +1,10 @@
 import XieshangAPI
 import XieshangKit
 
-/// What applying one event changes: facts to upsert, duty entries to add, station duty to clear
-/// first (a re-planned roster replaces its days), directory rows.
+/// What applying one event changes: facts to upsert, duty entries to add, directory rows.
 public struct Effects: Sendable {
     public var facts: [Fact] = []
     public var duties: [Duty] = []
-    /// A roster replaces the station's duty entries on these days.
-    public var clearStationDuty: (committee: Int64, station: Int64, days: [Int32])?
     public var directory: [DirectoryRow] = []
 }
 
@@ -257,11 +254,12 @@ public enum Projector {
         }
     }
 
+    /// Station duty counts when worked (`roster.shift_worked`: signed in or confirmed), not when
+    /// planned: a plan credits no one.
     static func roster(_ e: Xieshang_Events_V1_Event, into out: inout Effects) throws {
+        guard e.eventType == "roster.shift_worked" else { return }
         let r = try Xieshang_Consultation_V1_Roster(serializedBytes: e.after)
-        let days = Set(r.shifts.compactMap { Day.from($0.date) } + r.unfilled.compactMap { Day.from($0) }).sorted()
-        out.clearStationDuty = (e.committeeId, r.stationId, days)
-        for s in r.shifts {
+        for s in r.shifts where s.worked {
             guard let day = Day.from(s.date), s.memberId != 0 else { continue }
             out.duties.append(Duty(member: s.memberId, committee: e.committeeId, kind: .stationDuty, day: day,
                                    refKind: "station", refID: "\(r.stationId)", note: r.stationName + " " + s.hours))

@@ -5,7 +5,7 @@ import XieshangRPC
 /// A deterministic prefecture year of change-feed events, as the four services would record it:
 /// a prefecture and its counties, towns, stations and members; opinions through their lifecycle
 /// with relays and adopted reports; proposals from submission to evaluation; consultations with
-/// research and held meetings; monthly station rosters (some planned twice). Payloads carry the
+/// research and held meetings; monthly station rosters (some planned twice) and the shifts worked. Payloads carry the
 /// full before and after records. Used by the benchmark (about a million events) and the tests,
 /// which compare analytics' figures with the ``Truth`` the generator keeps.
 public struct SyntheticFeed {
@@ -484,24 +484,38 @@ public struct SyntheticFeed {
                 let days = (0..<31).map { first.adding(days: $0) }.filter { $0.parts.month == month && !$0.isWeekend }
                 // Some months are planned twice; the second plan replaces the first.
                 let plans = chance(10) ? 2 : 1
-                var counted: [Int64: Int64] = [:]
+                var lastOffset = 0
                 for _ in 0..<plans {
                     var r = Xieshang_Consultation_V1_Roster()
                     r.stationId = station
                     r.stationName = "委员工作站"
-                    counted = [:]
                     let offset = Int.random(in: 0..<people.count, using: &rng)
+                    lastOffset = offset
                     for (k, d) in days.enumerated() {
                         var shift = Xieshang_Consultation_V1_DutyShift()
                         shift.memberId = people[(k + offset) % people.count]
                         shift.date = d.description
                         shift.hours = "08:30-17:30"
                         r.shifts.append(shift)
-                        counted[shift.memberId, default: 0] += 1
                     }
                     try record(.consultation, "roster", station, "roster.planned", committee: committee, on: first, before: nil, after: r)
                 }
-                for (m, n) in counted { duty(m, .stationDuty, n) }
+                // Of the final plan's shifts, most are worked (signed in): only those count.
+                var worked: [Int64: Int64] = [:]
+                for (k, d) in days.enumerated() where chance(85) {
+                    var w = Xieshang_Consultation_V1_Roster()
+                    w.stationId = station
+                    w.stationName = "委员工作站"
+                    var shift = Xieshang_Consultation_V1_DutyShift()
+                    shift.memberId = people[(k + lastOffset) % people.count]
+                    shift.date = d.description
+                    shift.hours = "08:30-17:30"
+                    shift.worked = true
+                    w.shifts = [shift]
+                    try record(.consultation, "roster", station, "roster.shift_worked", committee: committee, on: d, before: nil, after: w)
+                    worked[shift.memberId, default: 0] += 1
+                }
+                for (m, n) in worked { duty(m, .stationDuty, n) }
             }
         }
     }

@@ -99,7 +99,6 @@ final class BatchApplier {
         let effects = Projector.effects(e, prior: { self.prior($0) })
         if let lookupError { throw lookupError }
         for f in effects.facts { put(f) }
-        if let clear = effects.clearStationDuty, !clear.days.isEmpty { try clearStationDuty(clear.committee, clear.station, clear.days) }
         for (ordinal, d) in effects.duties.enumerated() {
             add(d, source: source.rawValue, seq: e.sequence, ordinal: ordinal)
         }
@@ -136,13 +135,6 @@ final class BatchApplier {
         var m = Measures()
         m.n = n
         rollup[RollupKey(committee: committee, month: day / 100, kind: FactKind.duty.rawValue, state: Int32(kind.rawValue), category: ""), default: Measures()] += m
-    }
-
-    /// Removes a station's duty shifts on `days` (a new roster replaces them).
-    private func clearStationDuty(_ committee: Int64, _ station: Int64, _ days: [Int32]) throws {
-        let marks = days.map { _ in "?" }.joined(separator: ", ")
-        try remove(where: "ref_kind = 'station' AND ref_id = ? AND kind = ? AND committee_id = ? AND day IN (\(marks))",
-                   [.text("\(station)"), .integer(Int64(DutyKind.stationDuty.rawValue)), .integer(committee)] + days.map { .integer(Int64($0)) })
     }
 
     /// Removes a manual entry's duty row (voided) and uncounts it.

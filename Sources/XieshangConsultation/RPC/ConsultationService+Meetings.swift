@@ -277,6 +277,26 @@ extension ConsultationService {
         return r
     }
 
+    public func confirmShift(request: Xieshang_Consultation_V1_ShiftRef, context: ServerContext) async throws -> Xieshang_Consultation_V1_DutyShift {
+        let caller = try Caller(context: context)
+        try caller.require(.member, .liaisonStaff, .committeeStaff, .committeeAdmin, to: "confirming duty shifts")
+        let committee = caller.committeeID
+        let station = try await requireStation(request.stationId, field: "station_id", committee: committee)
+        let date = try Check.day(request.date, "date", or: today)
+        let staff = caller.has(.liaisonStaff, .committeeStaff, .committeeAdmin) || caller.isSystem
+        let member = request.memberId == 0 ? caller.principal.memberId : request.memberId
+        guard member > 0 else { throw DomainError.invalid(field: "member_id", message: "name the member (the caller is not one)") }
+        // A member signs in for their own shift, on the day or after; staff confirm anyone's.
+        if !staff {
+            guard member == caller.principal.memberId else { throw DomainError.forbidden("a member signs in for their own shifts only") }
+            guard date <= today else { throw DomainError.invalid(field: "date", message: "a shift is signed in for on its day or after, not before") }
+        }
+        var shift = try await store.confirmShift(station: station.id, name: station.name, member: member, day: date, committee: committee,
+                                                 actor: caller.actor)
+        shift.memberName = try await directory.member(member, committee: committee)?.name ?? ""
+        return shift
+    }
+
     public func getRoster(request: Xieshang_Consultation_V1_GetRosterRequest, context: ServerContext) async throws -> Xieshang_Consultation_V1_Roster {
         let caller = try Caller(context: context)
         try caller.requireAccount(to: "reading duty rosters")

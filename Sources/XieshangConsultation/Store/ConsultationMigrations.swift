@@ -53,5 +53,13 @@ enum ConsultationMigrations {
                 town_id BIGINT NOT NULL, kind INTEGER NOT NULL, on_date TEXT NOT NULL, body {{BLOB}} NOT NULL);
             CREATE INDEX liaison_activities_date ON liaison_activities (committee_id, on_date);
             """ + ConsultationStore.topicGrams.migration + ConsultationStore.consultationGrams.migration + NumberSequence.migration),
+        // Shifts worked (signed in or confirmed): kept apart from the bookings, so re-planning a
+        // roster does not take back a shift someone worked.
+        Migration(version: 2, name: "consultation_worked_shifts", script: """
+            CREATE TABLE worked_shifts (
+                committee_id BIGINT NOT NULL, station_id BIGINT NOT NULL, member_id BIGINT NOT NULL, day TEXT NOT NULL,
+                hours TEXT NOT NULL, worked_at_ms BIGINT NOT NULL, confirmed_by TEXT NOT NULL,
+                PRIMARY KEY (committee_id, station_id, member_id, day));
+            """),
     ]
 }

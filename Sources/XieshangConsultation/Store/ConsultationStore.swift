@@ -279,18 +279,67 @@ public struct ConsultationStore: EntityStore {
         return s
     }
 
-    /// Station `station`'s duty shifts between `from` and `to`.
+    /// Station `station`'s duty shifts between `from` and `to`, with those worked marked.
     public func roster(station: Int64, from: CivilDate, to: CivilDate, committee: Int64) async throws -> [Xieshang_Consultation_V1_DutyShift] {
         try await database.read { conn in
-            try conn.query("""
+            var worked: [String: SQLRow] = [:]
+            for w in try conn.query("SELECT * FROM worked_shifts WHERE committee_id = ? AND station_id = ? AND day >= ? AND day <= ?",
+                                    [.integer(committee), .integer(station), .text(from.description), .text(to.description)]) {
+                worked["\(w.int("member_id"))/\(w.text("day"))"] = w
+            }
+            return try conn.query("""
                 SELECT resource, start_min, end_min FROM bookings
                 WHERE committee_id = ? AND owner_kind = 'duty' AND owner_id = ? AND start_min >= ? AND start_min < ? ORDER BY start_min, resource
                 """, [.integer(committee), .integer(station), .integer(ChinaTime(date: from, minuteOfDay: 0).minutes),
                       .integer(ChinaTime(date: to, minuteOfDay: 1440).minutes)]).compactMap { row in
                 guard case .member(let m)? = Resource(key: row.text("resource")) else { return nil }
                 let s = ChinaTime(minutes: row.int("start_min")), e = ChinaTime(minutes: row.int("end_min"))
-                return Self.shift(day: s.date, member: m, start: s.minuteOfDay, end: e.minuteOfDay)
+                var shift = Self.shift(day: s.date, member: m, start: s.minuteOfDay, end: e.minuteOfDay)
+                if let w = worked["\(m)/\(shift.date)"] {
+                    shift.worked = true
+                    shift.workedAtUnixMs = w.int("worked_at_ms")
+                    shift.confirmedBy = w.text("confirmed_by")
+                }
+                return shift
             }
+        }
+    }
+
+    /// Records that `member` worked their shift at `station` on `day` (it must be on the roster),
+    /// with a `roster.shift_worked` event carrying that shift; once only: a second confirmation
+    /// returns the first.
+    public func confirmShift(station: Int64, name: String, member: Int64, day: CivilDate, committee: Int64,
+                             actor: Actor) async throws -> Xieshang_Consultation_V1_DutyShift {
+        try await database.write { tx in
+            let from = ChinaTime(date: day, minuteOfDay: 0), to = ChinaTime(date: day, minuteOfDay: 1440)
+            guard let b = try tx.query("""
+                SELECT start_min, end_min FROM bookings WHERE committee_id = ? AND owner_kind = 'duty' AND owner_id = ? AND resource = ?
+                    AND start_min >= ? AND start_min < ? ORDER BY start_min LIMIT 1
+                """, [.integer(committee), .integer(station), .text(Resource.member(member).key), .integer(from.minutes), .integer(to.minutes)]).first else {
+                throw DomainError.notFound(kind: "duty shift", id: "station \(station), member \(member), \(day)")
+            }
+            var shift = Self.shift(day: day, member: member, start: ChinaTime(minutes: b.int("start_min")).minuteOfDay,
+                                   end: ChinaTime(minutes: b.int("end_min")).minuteOfDay)
+            let key: [SQLValue] = [.integer(committee), .integer(station), .integer(member), .text(day.description)]
+            if let w = try tx.query("SELECT * FROM worked_shifts WHERE committee_id = ? AND station_id = ? AND member_id = ? AND day = ?", key).first {
+                shift.worked = true
+                shift.workedAtUnixMs = w.int("worked_at_ms")
+                shift.confirmedBy = w.text("confirmed_by")
+                return shift
+            }
+            try tx.execute("INSERT INTO worked_shifts (committee_id, station_id, member_id, day, hours, worked_at_ms, confirmed_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           key + [.text(shift.hours), .integer(tx.nowMilliseconds), .text(actor.name)])
+            shift.worked = true
+            shift.workedAtUnixMs = tx.nowMilliseconds
+            shift.confirmedBy = actor.name
+            var roster = Xieshang_Consultation_V1_Roster()
+            roster.stationId = station
+            roster.stationName = name
+            roster.shifts = [shift]
+            tx.emit(EventDraft(committeeID: committee, entityKind: "roster", entityID: "\(station)", eventType: "roster.shift_worked",
+                               actorAccountID: actor.accountID, actorName: actor.name, atMilliseconds: tx.nowMilliseconds,
+                               payloadType: Xieshang_Consultation_V1_Roster.protoName, before: [], after: roster.serializedBytes()))
+            return shift
         }
     }
 

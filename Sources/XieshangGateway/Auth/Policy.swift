@@ -209,6 +209,8 @@ public struct Policy: Sendable {
         Rule("ConsultationService/ReturnPlan", [.leader, .committeeAdmin]),
         Rule("ConsultationService/RecordLiaisonActivity", [.liaisonStaff, .committeeStaff, .committeeAdmin]),
         Rule("ConsultationService/PlanRoster", [.liaisonStaff, .committeeStaff, .committeeAdmin]),
+        // 值班: the member signs in for their own shift; staff confirm anyone's.
+        Rule("ConsultationService/ConfirmShift", [.member, .liaisonStaff, .committeeStaff, .committeeAdmin]),
         Rule("ConsultationService/Get*", accounts),
         Rule("ConsultationService/List*", accounts),
         Rule("ConsultationService/Check*", officials),

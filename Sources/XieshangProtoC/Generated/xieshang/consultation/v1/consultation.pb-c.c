@@ -2347,6 +2347,51 @@ void   xieshang__consultation__v1__duty_shift__free_unpacked
   assert(message->base.descriptor == &xieshang__consultation__v1__duty_shift__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   xieshang__consultation__v1__shift_ref__init
+                     (Xieshang__Consultation__V1__ShiftRef         *message)
+{
+  static const Xieshang__Consultation__V1__ShiftRef init_value = XIESHANG__CONSULTATION__V1__SHIFT_REF__INIT;
+  *message = init_value;
+}
+size_t xieshang__consultation__v1__shift_ref__get_packed_size
+                     (const Xieshang__Consultation__V1__ShiftRef *message)
+{
+  assert(message->base.descriptor == &xieshang__consultation__v1__shift_ref__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t xieshang__consultation__v1__shift_ref__pack
+                     (const Xieshang__Consultation__V1__ShiftRef *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &xieshang__consultation__v1__shift_ref__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t xieshang__consultation__v1__shift_ref__pack_to_buffer
+                     (const Xieshang__Consultation__V1__ShiftRef *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &xieshang__consultation__v1__shift_ref__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Xieshang__Consultation__V1__ShiftRef *
+       xieshang__consultation__v1__shift_ref__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Xieshang__Consultation__V1__ShiftRef *)
+     protobuf_c_message_unpack (&xieshang__consultation__v1__shift_ref__descriptor,
+                                allocator, len, data);
+}
+void   xieshang__consultation__v1__shift_ref__free_unpacked
+                     (Xieshang__Consultation__V1__ShiftRef *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &xieshang__consultation__v1__shift_ref__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   xieshang__consultation__v1__plan_roster_request__init
                      (Xieshang__Consultation__V1__PlanRosterRequest         *message)
 {
@@ -7860,7 +7905,7 @@ const ProtobufCMessageDescriptor xieshang__consultation__v1__free_slots_response
   (ProtobufCMessageInit) xieshang__consultation__v1__free_slots_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor xieshang__consultation__v1__duty_shift__field_descriptors[4] =
+static const ProtobufCFieldDescriptor xieshang__consultation__v1__duty_shift__field_descriptors[7] =
 {
   {
     "member_id",
@@ -7910,17 +7955,56 @@ static const ProtobufCFieldDescriptor xieshang__consultation__v1__duty_shift__fi
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "worked",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Xieshang__Consultation__V1__DutyShift, worked),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "worked_at_unix_ms",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Xieshang__Consultation__V1__DutyShift, worked_at_unix_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "confirmed_by",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Xieshang__Consultation__V1__DutyShift, confirmed_by),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned xieshang__consultation__v1__duty_shift__field_indices_by_name[] = {
+  6,   /* field[6] = confirmed_by */
   2,   /* field[2] = date */
   3,   /* field[3] = hours */
   0,   /* field[0] = member_id */
   1,   /* field[1] = member_name */
+  4,   /* field[4] = worked */
+  5,   /* field[5] = worked_at_unix_ms */
 };
 static const ProtobufCIntRange xieshang__consultation__v1__duty_shift__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor xieshang__consultation__v1__duty_shift__descriptor =
 {
@@ -7930,11 +8014,75 @@ const ProtobufCMessageDescriptor xieshang__consultation__v1__duty_shift__descrip
   "Xieshang__Consultation__V1__DutyShift",
   "xieshang.consultation.v1",
   sizeof(Xieshang__Consultation__V1__DutyShift),
-  4,
+  7,
   xieshang__consultation__v1__duty_shift__field_descriptors,
   xieshang__consultation__v1__duty_shift__field_indices_by_name,
   1,  xieshang__consultation__v1__duty_shift__number_ranges,
   (ProtobufCMessageInit) xieshang__consultation__v1__duty_shift__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor xieshang__consultation__v1__shift_ref__field_descriptors[3] =
+{
+  {
+    "station_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Xieshang__Consultation__V1__ShiftRef, station_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "date",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Xieshang__Consultation__V1__ShiftRef, date),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "member_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Xieshang__Consultation__V1__ShiftRef, member_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned xieshang__consultation__v1__shift_ref__field_indices_by_name[] = {
+  1,   /* field[1] = date */
+  2,   /* field[2] = member_id */
+  0,   /* field[0] = station_id */
+};
+static const ProtobufCIntRange xieshang__consultation__v1__shift_ref__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor xieshang__consultation__v1__shift_ref__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "xieshang.consultation.v1.ShiftRef",
+  "ShiftRef",
+  "Xieshang__Consultation__V1__ShiftRef",
+  "xieshang.consultation.v1",
+  sizeof(Xieshang__Consultation__V1__ShiftRef),
+  3,
+  xieshang__consultation__v1__shift_ref__field_descriptors,
+  xieshang__consultation__v1__shift_ref__field_indices_by_name,
+  1,  xieshang__consultation__v1__shift_ref__number_ranges,
+  (ProtobufCMessageInit) xieshang__consultation__v1__shift_ref__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor xieshang__consultation__v1__plan_roster_request__field_descriptors[6] =
@@ -9626,7 +9774,7 @@ const ProtobufCEnumDescriptor xieshang__consultation__v1__quota_subject__descrip
   xieshang__consultation__v1__quota_subject__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor xieshang__consultation__v1__consultation_service__method_descriptors[54] =
+static const ProtobufCMethodDescriptor xieshang__consultation__v1__consultation_service__method_descriptors[55] =
 {
   { "CreatePlan", &xieshang__consultation__v1__plan__descriptor, &xieshang__consultation__v1__plan__descriptor },
   { "UpdatePlan", &xieshang__consultation__v1__plan__descriptor, &xieshang__consultation__v1__plan__descriptor },
@@ -9674,6 +9822,7 @@ static const ProtobufCMethodDescriptor xieshang__consultation__v1__consultation_
   { "FindFreeSlots", &xieshang__consultation__v1__free_slots_request__descriptor, &xieshang__consultation__v1__free_slots_response__descriptor },
   { "PlanRoster", &xieshang__consultation__v1__plan_roster_request__descriptor, &xieshang__consultation__v1__roster__descriptor },
   { "GetRoster", &xieshang__consultation__v1__get_roster_request__descriptor, &xieshang__consultation__v1__roster__descriptor },
+  { "ConfirmShift", &xieshang__consultation__v1__shift_ref__descriptor, &xieshang__consultation__v1__duty_shift__descriptor },
   { "SetPageOpen", &xieshang__consultation__v1__page_request__descriptor, &xieshang__consultation__v1__consultation__descriptor },
   { "PostOpinion", &xieshang__consultation__v1__opinion_post__descriptor, &xieshang__consultation__v1__opinion_post__descriptor },
   { "ModeratePost", &xieshang__consultation__v1__moderation_request__descriptor, &xieshang__consultation__v1__opinion_post__descriptor },
@@ -9691,8 +9840,9 @@ const unsigned xieshang__consultation__v1__consultation_service__method_indices_
   40,        /* CancelMeeting */
   27,        /* ChaseConsultation */
   42,        /* CheckConflicts */
-  51,        /* CheckQuotas */
+  52,        /* CheckQuotas */
   12,        /* ChooseTopic */
+  46,        /* ConfirmShift */
   15,        /* CreateConsultation */
   0,        /* CreatePlan */
   37,        /* DecideLeave */
@@ -9704,7 +9854,7 @@ const unsigned xieshang__consultation__v1__consultation_service__method_indices_
   2,        /* GetPlan */
   45,        /* GetRoster */
   9,        /* GetTopic */
-  53,        /* History */
+  54,        /* History */
   39,        /* HoldMeeting */
   34,        /* Invite */
   14,        /* LinkTopic */
@@ -9712,16 +9862,16 @@ const unsigned xieshang__consultation__v1__consultation_service__method_indices_
   17,        /* ListConsultations */
   33,        /* ListMeetings */
   3,        /* ListPlans */
-  49,        /* ListPosts */
+  50,        /* ListPosts */
   10,        /* ListTopics */
   18,        /* MakeConsultationPlan */
-  48,        /* ModeratePost */
+  49,        /* ModeratePost */
   44,        /* PlanRoster */
-  47,        /* PostOpinion */
+  48,        /* PostOpinion */
   8,        /* ProposeTopic */
   7,        /* PublishPlan */
   23,        /* RecordFeedback */
-  50,        /* RecordLiaisonActivity */
+  51,        /* RecordLiaisonActivity */
   19,        /* RecordResearch */
   41,        /* RecordTalk */
   13,        /* RejectTopic */
@@ -9730,14 +9880,14 @@ const unsigned xieshang__consultation__v1__consultation_service__method_indices_
   31,        /* RescheduleMeeting */
   6,        /* ReturnPlan */
   30,        /* ScheduleMeeting */
-  46,        /* SetPageOpen */
+  47,        /* SetPageOpen */
   11,        /* ShortlistTopic */
   38,        /* SignIn */
   4,        /* SubmitPlan */
   20,        /* SubmitResearchReport */
   21,        /* SubmitResults */
   1,        /* UpdatePlan */
-  52         /* Watch */
+  53         /* Watch */
 };
 const ProtobufCServiceDescriptor xieshang__consultation__v1__consultation_service__descriptor =
 {
@@ -9746,7 +9896,7 @@ const ProtobufCServiceDescriptor xieshang__consultation__v1__consultation_servic
   "ConsultationService",
   "Xieshang__Consultation__V1__ConsultationService",
   "xieshang.consultation.v1",
-  54,
+  55,
   xieshang__consultation__v1__consultation_service__method_descriptors,
   xieshang__consultation__v1__consultation_service__method_indices_by_name
 };
@@ -10118,13 +10268,21 @@ void xieshang__consultation__v1__consultation_service__get_roster(ProtobufCServi
   assert(service->descriptor == &xieshang__consultation__v1__consultation_service__descriptor);
   service->invoke(service, 45, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void xieshang__consultation__v1__consultation_service__confirm_shift(ProtobufCService *service,
+                                                                     const Xieshang__Consultation__V1__ShiftRef *input,
+                                                                     Xieshang__Consultation__V1__DutyShift_Closure closure,
+                                                                     void *closure_data)
+{
+  assert(service->descriptor == &xieshang__consultation__v1__consultation_service__descriptor);
+  service->invoke(service, 46, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void xieshang__consultation__v1__consultation_service__set_page_open(ProtobufCService *service,
                                                                      const Xieshang__Consultation__V1__PageRequest *input,
                                                                      Xieshang__Consultation__V1__Consultation_Closure closure,
                                                                      void *closure_data)
 {
   assert(service->descriptor == &xieshang__consultation__v1__consultation_service__descriptor);
-  service->invoke(service, 46, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 47, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void xieshang__consultation__v1__consultation_service__post_opinion(ProtobufCService *service,
                                                                     const Xieshang__Consultation__V1__OpinionPost *input,
@@ -10132,7 +10290,7 @@ void xieshang__consultation__v1__consultation_service__post_opinion(ProtobufCSer
                                                                     void *closure_data)
 {
   assert(service->descriptor == &xieshang__consultation__v1__consultation_service__descriptor);
-  service->invoke(service, 47, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 48, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void xieshang__consultation__v1__consultation_service__moderate_post(ProtobufCService *service,
                                                                      const Xieshang__Consultation__V1__ModerationRequest *input,
@@ -10140,7 +10298,7 @@ void xieshang__consultation__v1__consultation_service__moderate_post(ProtobufCSe
                                                                      void *closure_data)
 {
   assert(service->descriptor == &xieshang__consultation__v1__consultation_service__descriptor);
-  service->invoke(service, 48, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 49, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void xieshang__consultation__v1__consultation_service__list_posts(ProtobufCService *service,
                                                                   const Xieshang__Consultation__V1__ListPostsRequest *input,
@@ -10148,7 +10306,7 @@ void xieshang__consultation__v1__consultation_service__list_posts(ProtobufCServi
                                                                   void *closure_data)
 {
   assert(service->descriptor == &xieshang__consultation__v1__consultation_service__descriptor);
-  service->invoke(service, 49, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 50, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void xieshang__consultation__v1__consultation_service__record_liaison_activity(ProtobufCService *service,
                                                                                const Xieshang__Consultation__V1__LiaisonActivity *input,
@@ -10156,7 +10314,7 @@ void xieshang__consultation__v1__consultation_service__record_liaison_activity(P
                                                                                void *closure_data)
 {
   assert(service->descriptor == &xieshang__consultation__v1__consultation_service__descriptor);
-  service->invoke(service, 50, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 51, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void xieshang__consultation__v1__consultation_service__check_quotas(ProtobufCService *service,
                                                                     const Xieshang__Consultation__V1__QuotaRequest *input,
@@ -10164,7 +10322,7 @@ void xieshang__consultation__v1__consultation_service__check_quotas(ProtobufCSer
                                                                     void *closure_data)
 {
   assert(service->descriptor == &xieshang__consultation__v1__consultation_service__descriptor);
-  service->invoke(service, 51, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 52, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void xieshang__consultation__v1__consultation_service__watch(ProtobufCService *service,
                                                              const Xieshang__Events__V1__WatchRequest *input,
@@ -10172,7 +10330,7 @@ void xieshang__consultation__v1__consultation_service__watch(ProtobufCService *s
                                                              void *closure_data)
 {
   assert(service->descriptor == &xieshang__consultation__v1__consultation_service__descriptor);
-  service->invoke(service, 52, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 53, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void xieshang__consultation__v1__consultation_service__history(ProtobufCService *service,
                                                                const Xieshang__Events__V1__HistoryRequest *input,
@@ -10180,7 +10338,7 @@ void xieshang__consultation__v1__consultation_service__history(ProtobufCService 
                                                                void *closure_data)
 {
   assert(service->descriptor == &xieshang__consultation__v1__consultation_service__descriptor);
-  service->invoke(service, 53, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 54, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void xieshang__consultation__v1__consultation_service__init (Xieshang__Consultation__V1__ConsultationService_Service *service,
                                                              Xieshang__Consultation__V1__ConsultationService_ServiceDestroy destroy)

@@ -68,6 +68,7 @@ typedef struct Xieshang__Consultation__V1__FreeSlotsRequest Xieshang__Consultati
 typedef struct Xieshang__Consultation__V1__Slot Xieshang__Consultation__V1__Slot;
 typedef struct Xieshang__Consultation__V1__FreeSlotsResponse Xieshang__Consultation__V1__FreeSlotsResponse;
 typedef struct Xieshang__Consultation__V1__DutyShift Xieshang__Consultation__V1__DutyShift;
+typedef struct Xieshang__Consultation__V1__ShiftRef Xieshang__Consultation__V1__ShiftRef;
 typedef struct Xieshang__Consultation__V1__PlanRosterRequest Xieshang__Consultation__V1__PlanRosterRequest;
 typedef struct Xieshang__Consultation__V1__GetRosterRequest Xieshang__Consultation__V1__GetRosterRequest;
 typedef struct Xieshang__Consultation__V1__Roster Xieshang__Consultation__V1__Roster;
@@ -1305,10 +1306,34 @@ struct  Xieshang__Consultation__V1__DutyShift
    * HH:MM-HH:MM.
    */
   char *hours;
+  /*
+   * Signed in or confirmed (ConfirmShift): counted as station duty.
+   */
+  protobuf_c_boolean worked;
+  int64_t worked_at_unix_ms;
+  char *confirmed_by;
 };
 #define XIESHANG__CONSULTATION__V1__DUTY_SHIFT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&xieshang__consultation__v1__duty_shift__descriptor) \
-    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string }
+
+
+struct  Xieshang__Consultation__V1__ShiftRef
+{
+  ProtobufCMessage base;
+  int64_t station_id;
+  /*
+   * YYYY-MM-DD.
+   */
+  char *date;
+  /*
+   * 0: the caller's own member record.
+   */
+  int64_t member_id;
+};
+#define XIESHANG__CONSULTATION__V1__SHIFT_REF__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&xieshang__consultation__v1__shift_ref__descriptor) \
+    , 0, (char *)protobuf_c_empty_string, 0 }
 
 
 struct  Xieshang__Consultation__V1__PlanRosterRequest
@@ -2517,6 +2542,25 @@ Xieshang__Consultation__V1__DutyShift *
 void   xieshang__consultation__v1__duty_shift__free_unpacked
                      (Xieshang__Consultation__V1__DutyShift *message,
                       ProtobufCAllocator *allocator);
+/* Xieshang__Consultation__V1__ShiftRef methods */
+void   xieshang__consultation__v1__shift_ref__init
+                     (Xieshang__Consultation__V1__ShiftRef         *message);
+size_t xieshang__consultation__v1__shift_ref__get_packed_size
+                     (const Xieshang__Consultation__V1__ShiftRef   *message);
+size_t xieshang__consultation__v1__shift_ref__pack
+                     (const Xieshang__Consultation__V1__ShiftRef   *message,
+                      uint8_t             *out);
+size_t xieshang__consultation__v1__shift_ref__pack_to_buffer
+                     (const Xieshang__Consultation__V1__ShiftRef   *message,
+                      ProtobufCBuffer     *buffer);
+Xieshang__Consultation__V1__ShiftRef *
+       xieshang__consultation__v1__shift_ref__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   xieshang__consultation__v1__shift_ref__free_unpacked
+                     (Xieshang__Consultation__V1__ShiftRef *message,
+                      ProtobufCAllocator *allocator);
 /* Xieshang__Consultation__V1__PlanRosterRequest methods */
 void   xieshang__consultation__v1__plan_roster_request__init
                      (Xieshang__Consultation__V1__PlanRosterRequest         *message);
@@ -2922,6 +2966,9 @@ typedef void (*Xieshang__Consultation__V1__FreeSlotsResponse_Closure)
 typedef void (*Xieshang__Consultation__V1__DutyShift_Closure)
                  (const Xieshang__Consultation__V1__DutyShift *message,
                   void *closure_data);
+typedef void (*Xieshang__Consultation__V1__ShiftRef_Closure)
+                 (const Xieshang__Consultation__V1__ShiftRef *message,
+                  void *closure_data);
 typedef void (*Xieshang__Consultation__V1__PlanRosterRequest_Closure)
                  (const Xieshang__Consultation__V1__PlanRosterRequest *message,
                   void *closure_data);
@@ -3152,6 +3199,10 @@ struct Xieshang__Consultation__V1__ConsultationService_Service
                      const Xieshang__Consultation__V1__GetRosterRequest *input,
                      Xieshang__Consultation__V1__Roster_Closure closure,
                      void *closure_data);
+  void (*confirm_shift)(Xieshang__Consultation__V1__ConsultationService_Service *service,
+                        const Xieshang__Consultation__V1__ShiftRef *input,
+                        Xieshang__Consultation__V1__DutyShift_Closure closure,
+                        void *closure_data);
   void (*set_page_open)(Xieshang__Consultation__V1__ConsultationService_Service *service,
                         const Xieshang__Consultation__V1__PageRequest *input,
                         Xieshang__Consultation__V1__Consultation_Closure closure,
@@ -3238,6 +3289,7 @@ void xieshang__consultation__v1__consultation_service__init (Xieshang__Consultat
       function_prefix__ ## find_free_slots,\
       function_prefix__ ## plan_roster,\
       function_prefix__ ## get_roster,\
+      function_prefix__ ## confirm_shift,\
       function_prefix__ ## set_page_open,\
       function_prefix__ ## post_opinion,\
       function_prefix__ ## moderate_post,\
@@ -3430,6 +3482,10 @@ void xieshang__consultation__v1__consultation_service__get_roster(ProtobufCServi
                                                                   const Xieshang__Consultation__V1__GetRosterRequest *input,
                                                                   Xieshang__Consultation__V1__Roster_Closure closure,
                                                                   void *closure_data);
+void xieshang__consultation__v1__consultation_service__confirm_shift(ProtobufCService *service,
+                                                                     const Xieshang__Consultation__V1__ShiftRef *input,
+                                                                     Xieshang__Consultation__V1__DutyShift_Closure closure,
+                                                                     void *closure_data);
 void xieshang__consultation__v1__consultation_service__set_page_open(ProtobufCService *service,
                                                                      const Xieshang__Consultation__V1__PageRequest *input,
                                                                      Xieshang__Consultation__V1__Consultation_Closure closure,
@@ -3533,6 +3589,7 @@ extern const ProtobufCMessageDescriptor xieshang__consultation__v1__free_slots_r
 extern const ProtobufCMessageDescriptor xieshang__consultation__v1__slot__descriptor;
 extern const ProtobufCMessageDescriptor xieshang__consultation__v1__free_slots_response__descriptor;
 extern const ProtobufCMessageDescriptor xieshang__consultation__v1__duty_shift__descriptor;
+extern const ProtobufCMessageDescriptor xieshang__consultation__v1__shift_ref__descriptor;
 extern const ProtobufCMessageDescriptor xieshang__consultation__v1__plan_roster_request__descriptor;
 extern const ProtobufCMessageDescriptor xieshang__consultation__v1__get_roster_request__descriptor;
 extern const ProtobufCMessageDescriptor xieshang__consultation__v1__roster__descriptor;
