@@ -607,6 +607,38 @@ def all_pages(list_call, field: str) -> list:
             return out
 
 
+def test_station_duty_counts_once_the_shift_is_worked(gw):
+    staff, liaison = gw["staff"], gw["liaison"]
+    today = china_now().date()
+    # (`from` is a Python keyword: passed by name.)
+    member = gw["member"]
+    roster = gw.consultation.PlanRoster(cpb.PlanRosterRequest(**{"station_id": gw.station.id, "to": today.isoformat(),
+                                                                 "from": (today - datetime.timedelta(days=14)).isoformat(),
+                                                                 "member_ids": [member.member_id]}),
+                                        metadata=staff.md, timeout=10)
+    assert roster.shifts, roster
+    shift = roster.shifts[0]
+
+    def station_duties():
+        record = gw.analytics.GetDutyRecord(apb.DutyRecordRequest(member_id=shift.member_id, **{"from": shift.date, "to": shift.date}),
+                                            metadata=staff.md, timeout=10)
+        return [e for e in record.entries if e.kind == apb.DUTY_KIND_STATION_DUTY and e.date == shift.date]
+    # Planned only: nothing counts.
+    time.sleep(1)
+    assert station_duties() == []
+    # The member signs in for their own shift (member_id 0: the caller's).
+    worked = gw.consultation.ConfirmShift(cpb.ShiftRef(station_id=gw.station.id, date=shift.date), metadata=member.md, timeout=10)
+    assert worked.worked and worked.confirmed_by == member.name and worked.member_id == member.member_id
+    wait_until("the worked shift counted", lambda: (len(station_duties()) == 1, station_duties()))
+    # A second confirmation counts nothing more.
+    again = gw.consultation.ConfirmShift(cpb.ShiftRef(station_id=gw.station.id, date=shift.date, member_id=shift.member_id),
+                                         metadata=liaison.md, timeout=10)
+    assert again.confirmed_by == member.name
+    time.sleep(1)
+    assert len(station_duties()) == 1
+    EXPECTED_DUTIES["member"].append(apb.DUTY_KIND_STATION_DUTY)
+
+
 def test_a_manual_duty_recorded_by_mistake_is_voided(gw):
     staff, member = gw["staff"], gw["member"]
     entry = gw.analytics.RecordDuty(apb.ManualDuty(member_id=member.member_id, kind=apb.DUTY_KIND_SPEECH, note="误录：大会发言"),
