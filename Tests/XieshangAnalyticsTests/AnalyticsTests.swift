@@ -262,6 +262,39 @@ final class AnalyticsTests: XCTestCase {
         }
     }
 
+    /// The member scores as CSV: the header, then one row per member in ListMemberScores' order
+    /// with the same points and grades (Chinese text intact), for staff only.
+    func testMemberScoresExportAsCSV() async throws {
+        let (events, _) = try smallYear()
+        try await TestEngines.each("analytics_export") { db in
+            let store = AnalyticsStore(database: db)
+            try await store.migrate()
+            for source in Source.allCases { try await store.apply(source, events: events[source] ?? []) }
+            let service = AnalyticsService(ingestor: Ingestor(store: store, channels: [:]), clock: { 1_782_000_000_000 })  // 2026-06
+            let loopback = try await LoopbackServer([service])
+            let client = Xieshang_Analytics_V1_AnalyticsServiceClient(channel: loopback.channel)
+            let leader = DirectoryFixture.options(.leader, committee: 2)
+            var request = Xieshang_Analytics_V1_ScoresRequest()
+            request.year = 2026
+            let listed = try await client.listMemberScores(request, options: leader).scores
+            let file = try await client.exportMemberScores(request, options: leader)
+            let rows = try CSV.parse(file.csv).map(\.fields)
+            XCTAssertEqual(rows.first, ["排名", "委员", "政协", "积分", "等次", "五个一完成", "五个一未完成"])
+            XCTAssertEqual(Int(file.rows), listed.count)
+            XCTAssertGreaterThan(listed.count, 0)
+            XCTAssertEqual(rows.dropFirst().map { $0[1] }, listed.map(\.name))
+            XCTAssertEqual(rows.dropFirst().map { Int32($0[3]) }, listed.map(\.points))
+            XCTAssertEqual(Set(rows.dropFirst().map { $0[4] }).subtracting(["称职", "不称职"]), [])
+            do {
+                _ = try await client.exportMemberScores(request, options: DirectoryFixture.options(.handlingUnit, committee: 2))
+                XCTFail("a unit exported member scores")
+            } catch let e as RPCError {
+                XCTAssertEqual(e.code, .permissionDenied, "\(e)")
+            }
+            await loopback.close()
+        }
+    }
+
     /// On PostgreSQL the projection's statistics are refreshed as it grows: after the first
     /// `analyzeAfter` events, then each time the count quadruples.
     func testPostgresStatisticsFollowGrowth() async throws {

@@ -958,6 +958,34 @@ extension Xieshang_Analytics_V1_ScoresRequest: ProtoCMessage {
     }
 }
 
+/// The proto message `xieshang.analytics.v1.CsvFile`.
+public struct Xieshang_Analytics_V1_CsvFile: ProtoMessage {
+    public var csv: [UInt8] = []
+    public var rows: Int32 = 0
+
+    /// A message with every field at its default.
+    public init() {}
+
+    public static let protoName = "xieshang.analytics.v1.CsvFile"
+}
+
+extension Xieshang_Analytics_V1_CsvFile: ProtoCMessage {
+    public typealias CStruct = Xieshang__Analytics__V1__CsvFile
+    public static func cInit(_ p: UnsafeMutablePointer<CStruct>) { xieshang__analytics__v1__csv_file__init(p) }
+    public static let cDescriptor = ProtoC.descriptor(of: Self.self)
+
+    public func cFill(_ p: UnsafeMutablePointer<CStruct>, _ arena: ProtoArena) {
+        p.pointee.csv = arena.binary(self.csv)
+        p.pointee.rows = self.rows
+    }
+
+    public init(c p: UnsafePointer<CStruct>) throws {
+        self.init()
+        self.csv = ProtoC.bytes(p.pointee.csv)
+        self.rows = p.pointee.rows
+    }
+}
+
 /// The proto message `xieshang.analytics.v1.ScoresResponse`.
 public struct Xieshang_Analytics_V1_ScoresResponse: ProtoMessage {
     public var year: Int32 = 0
@@ -1217,6 +1245,8 @@ public enum Xieshang_Analytics_V1_AnalyticsService {
             service: "xieshang.analytics.v1.AnalyticsService", method: "GetDutyRecord", kind: .unary)
         public static let listMemberScores = MethodDescriptor<Xieshang_Analytics_V1_ScoresRequest, Xieshang_Analytics_V1_ScoresResponse>(
             service: "xieshang.analytics.v1.AnalyticsService", method: "ListMemberScores", kind: .unary)
+        public static let exportMemberScores = MethodDescriptor<Xieshang_Analytics_V1_ScoresRequest, Xieshang_Analytics_V1_CsvFile>(
+            service: "xieshang.analytics.v1.AnalyticsService", method: "ExportMemberScores", kind: .unary)
         public static let getPointRules = MethodDescriptor<Xieshang_Analytics_V1_PointRulesRequest, Xieshang_Analytics_V1_PointRules>(
             service: "xieshang.analytics.v1.AnalyticsService", method: "GetPointRules", kind: .unary)
         public static let setPointRules = MethodDescriptor<Xieshang_Analytics_V1_PointRules, Xieshang_Analytics_V1_PointRules>(
@@ -1239,6 +1269,7 @@ public protocol Xieshang_Analytics_V1_AnalyticsServiceProvider: RPCService {
     func getDashboard(request: Xieshang_Analytics_V1_DashboardRequest, context: ServerContext) async throws -> Xieshang_Analytics_V1_Dashboard
     func getDutyRecord(request: Xieshang_Analytics_V1_DutyRecordRequest, context: ServerContext) async throws -> Xieshang_Analytics_V1_DutyRecord
     func listMemberScores(request: Xieshang_Analytics_V1_ScoresRequest, context: ServerContext) async throws -> Xieshang_Analytics_V1_ScoresResponse
+    func exportMemberScores(request: Xieshang_Analytics_V1_ScoresRequest, context: ServerContext) async throws -> Xieshang_Analytics_V1_CsvFile
     func getPointRules(request: Xieshang_Analytics_V1_PointRulesRequest, context: ServerContext) async throws -> Xieshang_Analytics_V1_PointRules
     func setPointRules(request: Xieshang_Analytics_V1_PointRules, context: ServerContext) async throws -> Xieshang_Analytics_V1_PointRules
     func recordDuty(request: Xieshang_Analytics_V1_ManualDuty, context: ServerContext) async throws -> Xieshang_Analytics_V1_DutyEntry
@@ -1255,6 +1286,7 @@ extension Xieshang_Analytics_V1_AnalyticsServiceProvider {
             MethodHandler(unary: Xieshang_Analytics_V1_AnalyticsService.Method.getDashboard) { try await self.getDashboard(request: $0, context: $1) },
             MethodHandler(unary: Xieshang_Analytics_V1_AnalyticsService.Method.getDutyRecord) { try await self.getDutyRecord(request: $0, context: $1) },
             MethodHandler(unary: Xieshang_Analytics_V1_AnalyticsService.Method.listMemberScores) { try await self.listMemberScores(request: $0, context: $1) },
+            MethodHandler(unary: Xieshang_Analytics_V1_AnalyticsService.Method.exportMemberScores) { try await self.exportMemberScores(request: $0, context: $1) },
             MethodHandler(unary: Xieshang_Analytics_V1_AnalyticsService.Method.getPointRules) { try await self.getPointRules(request: $0, context: $1) },
             MethodHandler(unary: Xieshang_Analytics_V1_AnalyticsService.Method.setPointRules) { try await self.setPointRules(request: $0, context: $1) },
             MethodHandler(unary: Xieshang_Analytics_V1_AnalyticsService.Method.recordDuty) { try await self.recordDuty(request: $0, context: $1) },
@@ -1287,6 +1319,11 @@ public struct Xieshang_Analytics_V1_AnalyticsServiceClient: Sendable {
     /// Calls `ListMemberScores` and returns its response.
     public func listMemberScores(_ request: Xieshang_Analytics_V1_ScoresRequest, options: CallOptions = .init()) async throws -> Xieshang_Analytics_V1_ScoresResponse {
         try await channel.unary(Xieshang_Analytics_V1_AnalyticsService.Method.listMemberScores, request, options: options).message
+    }
+
+    /// Calls `ExportMemberScores` and returns its response.
+    public func exportMemberScores(_ request: Xieshang_Analytics_V1_ScoresRequest, options: CallOptions = .init()) async throws -> Xieshang_Analytics_V1_CsvFile {
+        try await channel.unary(Xieshang_Analytics_V1_AnalyticsService.Method.exportMemberScores, request, options: options).message
     }
 
     /// Calls `GetPointRules` and returns its response.

@@ -147,6 +147,18 @@ extension AnalyticsService: Xieshang_Analytics_V1_AnalyticsServiceProvider {
         return r
     }
 
+    public func exportMemberScores(request: Xieshang_Analytics_V1_ScoresRequest, context: ServerContext) async throws -> Xieshang_Analytics_V1_CsvFile {
+        let scores = try await listMemberScores(request: request, context: context).scores
+        let names = try await committees(request.committeeId, try Caller(context: context)).names
+        var f = Xieshang_Analytics_V1_CsvFile()
+        f.csv = CSV.format([["排名", "委员", "政协", "积分", "等次", "五个一完成", "五个一未完成"]] + scores.enumerated().map { i, s in
+            ["\(i + 1)", s.name, names[s.committeeId] ?? "\(s.committeeId)", "\(s.points)", s.grade == .notCompetent ? "不称职" : s.grade == .competent ? "称职" : "",
+             "\(s.fiveOnesDone)", s.fiveOnesMissing.joined(separator: "、")]
+        })
+        f.rows = Int32(scores.count)
+        return f
+    }
+
     public func getPointRules(request: Xieshang_Analytics_V1_PointRulesRequest, context: ServerContext) async throws -> PointRules {
         let caller = try Caller(context: context)
         try caller.requireAccount(to: "reading the point table")

@@ -224,6 +224,7 @@ public struct Policy: Sendable {
         Rule("AnalyticsService/GetDutyRecord", accounts.subtracting([.handlingUnit])),
         Rule("AnalyticsService/GetDashboard", accounts.subtracting([.handlingUnit])),
         Rule("AnalyticsService/ListMemberScores", officials),
+        Rule("AnalyticsService/ExportMemberScores", officials),
         Rule("AnalyticsService/GetPointRules", accounts.subtracting([.handlingUnit])),
         Rule("AnalyticsService/SetPointRules", admins),
         Rule("AnalyticsService/RecordDuty", staff),

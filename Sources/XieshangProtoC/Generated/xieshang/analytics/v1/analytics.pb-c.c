@@ -817,6 +817,51 @@ void   xieshang__analytics__v1__scores_request__free_unpacked
   assert(message->base.descriptor == &xieshang__analytics__v1__scores_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   xieshang__analytics__v1__csv_file__init
+                     (Xieshang__Analytics__V1__CsvFile         *message)
+{
+  static const Xieshang__Analytics__V1__CsvFile init_value = XIESHANG__ANALYTICS__V1__CSV_FILE__INIT;
+  *message = init_value;
+}
+size_t xieshang__analytics__v1__csv_file__get_packed_size
+                     (const Xieshang__Analytics__V1__CsvFile *message)
+{
+  assert(message->base.descriptor == &xieshang__analytics__v1__csv_file__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t xieshang__analytics__v1__csv_file__pack
+                     (const Xieshang__Analytics__V1__CsvFile *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &xieshang__analytics__v1__csv_file__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t xieshang__analytics__v1__csv_file__pack_to_buffer
+                     (const Xieshang__Analytics__V1__CsvFile *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &xieshang__analytics__v1__csv_file__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Xieshang__Analytics__V1__CsvFile *
+       xieshang__analytics__v1__csv_file__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Xieshang__Analytics__V1__CsvFile *)
+     protobuf_c_message_unpack (&xieshang__analytics__v1__csv_file__descriptor,
+                                allocator, len, data);
+}
+void   xieshang__analytics__v1__csv_file__free_unpacked
+                     (Xieshang__Analytics__V1__CsvFile *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &xieshang__analytics__v1__csv_file__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   xieshang__analytics__v1__scores_response__init
                      (Xieshang__Analytics__V1__ScoresResponse         *message)
 {
@@ -2998,6 +3043,57 @@ const ProtobufCMessageDescriptor xieshang__analytics__v1__scores_request__descri
   (ProtobufCMessageInit) xieshang__analytics__v1__scores_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor xieshang__analytics__v1__csv_file__field_descriptors[2] =
+{
+  {
+    "csv",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Xieshang__Analytics__V1__CsvFile, csv),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rows",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Xieshang__Analytics__V1__CsvFile, rows),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned xieshang__analytics__v1__csv_file__field_indices_by_name[] = {
+  0,   /* field[0] = csv */
+  1,   /* field[1] = rows */
+};
+static const ProtobufCIntRange xieshang__analytics__v1__csv_file__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor xieshang__analytics__v1__csv_file__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "xieshang.analytics.v1.CsvFile",
+  "CsvFile",
+  "Xieshang__Analytics__V1__CsvFile",
+  "xieshang.analytics.v1",
+  sizeof(Xieshang__Analytics__V1__CsvFile),
+  2,
+  xieshang__analytics__v1__csv_file__field_descriptors,
+  xieshang__analytics__v1__csv_file__field_indices_by_name,
+  1,  xieshang__analytics__v1__csv_file__number_ranges,
+  (ProtobufCMessageInit) xieshang__analytics__v1__csv_file__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor xieshang__analytics__v1__scores_response__field_descriptors[3] =
 {
   {
@@ -3594,11 +3690,12 @@ const ProtobufCEnumDescriptor xieshang__analytics__v1__grade__descriptor =
   xieshang__analytics__v1__grade__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor xieshang__analytics__v1__analytics_service__method_descriptors[10] =
+static const ProtobufCMethodDescriptor xieshang__analytics__v1__analytics_service__method_descriptors[11] =
 {
   { "GetDashboard", &xieshang__analytics__v1__dashboard_request__descriptor, &xieshang__analytics__v1__dashboard__descriptor },
   { "GetDutyRecord", &xieshang__analytics__v1__duty_record_request__descriptor, &xieshang__analytics__v1__duty_record__descriptor },
   { "ListMemberScores", &xieshang__analytics__v1__scores_request__descriptor, &xieshang__analytics__v1__scores_response__descriptor },
+  { "ExportMemberScores", &xieshang__analytics__v1__scores_request__descriptor, &xieshang__analytics__v1__csv_file__descriptor },
   { "GetPointRules", &xieshang__analytics__v1__point_rules_request__descriptor, &xieshang__analytics__v1__point_rules__descriptor },
   { "SetPointRules", &xieshang__analytics__v1__point_rules__descriptor, &xieshang__analytics__v1__point_rules__descriptor },
   { "RecordDuty", &xieshang__analytics__v1__manual_duty__descriptor, &xieshang__analytics__v1__duty_entry__descriptor },
@@ -3608,16 +3705,17 @@ static const ProtobufCMethodDescriptor xieshang__analytics__v1__analytics_servic
   { "Watch", &xieshang__events__v1__watch_request__descriptor, &xieshang__events__v1__event__descriptor },
 };
 const unsigned xieshang__analytics__v1__analytics_service__method_indices_by_name[] = {
+  3,        /* ExportMemberScores */
   0,        /* GetDashboard */
   1,        /* GetDutyRecord */
-  7,        /* GetFreshness */
-  3,        /* GetPointRules */
+  8,        /* GetFreshness */
+  4,        /* GetPointRules */
   2,        /* ListMemberScores */
-  8,        /* Rebuild */
-  5,        /* RecordDuty */
-  4,        /* SetPointRules */
-  6,        /* VoidDuty */
-  9         /* Watch */
+  9,        /* Rebuild */
+  6,        /* RecordDuty */
+  5,        /* SetPointRules */
+  7,        /* VoidDuty */
+  10         /* Watch */
 };
 const ProtobufCServiceDescriptor xieshang__analytics__v1__analytics_service__descriptor =
 {
@@ -3626,7 +3724,7 @@ const ProtobufCServiceDescriptor xieshang__analytics__v1__analytics_service__des
   "AnalyticsService",
   "Xieshang__Analytics__V1__AnalyticsService",
   "xieshang.analytics.v1",
-  10,
+  11,
   xieshang__analytics__v1__analytics_service__method_descriptors,
   xieshang__analytics__v1__analytics_service__method_indices_by_name
 };
@@ -3654,13 +3752,21 @@ void xieshang__analytics__v1__analytics_service__list_member_scores(ProtobufCSer
   assert(service->descriptor == &xieshang__analytics__v1__analytics_service__descriptor);
   service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void xieshang__analytics__v1__analytics_service__export_member_scores(ProtobufCService *service,
+                                                                      const Xieshang__Analytics__V1__ScoresRequest *input,
+                                                                      Xieshang__Analytics__V1__CsvFile_Closure closure,
+                                                                      void *closure_data)
+{
+  assert(service->descriptor == &xieshang__analytics__v1__analytics_service__descriptor);
+  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void xieshang__analytics__v1__analytics_service__get_point_rules(ProtobufCService *service,
                                                                  const Xieshang__Analytics__V1__PointRulesRequest *input,
                                                                  Xieshang__Analytics__V1__PointRules_Closure closure,
                                                                  void *closure_data)
 {
   assert(service->descriptor == &xieshang__analytics__v1__analytics_service__descriptor);
-  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void xieshang__analytics__v1__analytics_service__set_point_rules(ProtobufCService *service,
                                                                  const Xieshang__Analytics__V1__PointRules *input,
@@ -3668,7 +3774,7 @@ void xieshang__analytics__v1__analytics_service__set_point_rules(ProtobufCServic
                                                                  void *closure_data)
 {
   assert(service->descriptor == &xieshang__analytics__v1__analytics_service__descriptor);
-  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void xieshang__analytics__v1__analytics_service__record_duty(ProtobufCService *service,
                                                              const Xieshang__Analytics__V1__ManualDuty *input,
@@ -3676,7 +3782,7 @@ void xieshang__analytics__v1__analytics_service__record_duty(ProtobufCService *s
                                                              void *closure_data)
 {
   assert(service->descriptor == &xieshang__analytics__v1__analytics_service__descriptor);
-  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void xieshang__analytics__v1__analytics_service__void_duty(ProtobufCService *service,
                                                            const Xieshang__Analytics__V1__VoidDutyRequest *input,
@@ -3684,7 +3790,7 @@ void xieshang__analytics__v1__analytics_service__void_duty(ProtobufCService *ser
                                                            void *closure_data)
 {
   assert(service->descriptor == &xieshang__analytics__v1__analytics_service__descriptor);
-  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void xieshang__analytics__v1__analytics_service__get_freshness(ProtobufCService *service,
                                                                const Xieshang__Analytics__V1__FreshnessRequest *input,
@@ -3692,7 +3798,7 @@ void xieshang__analytics__v1__analytics_service__get_freshness(ProtobufCService 
                                                                void *closure_data)
 {
   assert(service->descriptor == &xieshang__analytics__v1__analytics_service__descriptor);
-  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void xieshang__analytics__v1__analytics_service__rebuild(ProtobufCService *service,
                                                          const Xieshang__Analytics__V1__RebuildRequest *input,
@@ -3700,7 +3806,7 @@ void xieshang__analytics__v1__analytics_service__rebuild(ProtobufCService *servi
                                                          void *closure_data)
 {
   assert(service->descriptor == &xieshang__analytics__v1__analytics_service__descriptor);
-  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void xieshang__analytics__v1__analytics_service__watch(ProtobufCService *service,
                                                        const Xieshang__Events__V1__WatchRequest *input,
@@ -3708,7 +3814,7 @@ void xieshang__analytics__v1__analytics_service__watch(ProtobufCService *service
                                                        void *closure_data)
 {
   assert(service->descriptor == &xieshang__analytics__v1__analytics_service__descriptor);
-  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void xieshang__analytics__v1__analytics_service__init (Xieshang__Analytics__V1__AnalyticsService_Service *service,
                                                        Xieshang__Analytics__V1__AnalyticsService_ServiceDestroy destroy)

@@ -34,6 +34,7 @@ typedef struct Xieshang__Analytics__V1__DutyRecordRequest Xieshang__Analytics__V
 typedef struct Xieshang__Analytics__V1__DutyEntry Xieshang__Analytics__V1__DutyEntry;
 typedef struct Xieshang__Analytics__V1__DutyRecord Xieshang__Analytics__V1__DutyRecord;
 typedef struct Xieshang__Analytics__V1__ScoresRequest Xieshang__Analytics__V1__ScoresRequest;
+typedef struct Xieshang__Analytics__V1__CsvFile Xieshang__Analytics__V1__CsvFile;
 typedef struct Xieshang__Analytics__V1__ScoresResponse Xieshang__Analytics__V1__ScoresResponse;
 typedef struct Xieshang__Analytics__V1__PointRule Xieshang__Analytics__V1__PointRule;
 typedef struct Xieshang__Analytics__V1__PointRules Xieshang__Analytics__V1__PointRules;
@@ -563,6 +564,20 @@ struct  Xieshang__Analytics__V1__ScoresRequest
     , 0, 0, 0 }
 
 
+struct  Xieshang__Analytics__V1__CsvFile
+{
+  ProtobufCMessage base;
+  ProtobufCBinaryData csv;
+  /*
+   * Data rows (the header not counted).
+   */
+  int32_t rows;
+};
+#define XIESHANG__ANALYTICS__V1__CSV_FILE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&xieshang__analytics__v1__csv_file__descriptor) \
+    , {0,NULL}, 0 }
+
+
 struct  Xieshang__Analytics__V1__ScoresResponse
 {
   ProtobufCMessage base;
@@ -1025,6 +1040,25 @@ Xieshang__Analytics__V1__ScoresRequest *
 void   xieshang__analytics__v1__scores_request__free_unpacked
                      (Xieshang__Analytics__V1__ScoresRequest *message,
                       ProtobufCAllocator *allocator);
+/* Xieshang__Analytics__V1__CsvFile methods */
+void   xieshang__analytics__v1__csv_file__init
+                     (Xieshang__Analytics__V1__CsvFile         *message);
+size_t xieshang__analytics__v1__csv_file__get_packed_size
+                     (const Xieshang__Analytics__V1__CsvFile   *message);
+size_t xieshang__analytics__v1__csv_file__pack
+                     (const Xieshang__Analytics__V1__CsvFile   *message,
+                      uint8_t             *out);
+size_t xieshang__analytics__v1__csv_file__pack_to_buffer
+                     (const Xieshang__Analytics__V1__CsvFile   *message,
+                      ProtobufCBuffer     *buffer);
+Xieshang__Analytics__V1__CsvFile *
+       xieshang__analytics__v1__csv_file__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   xieshang__analytics__v1__csv_file__free_unpacked
+                     (Xieshang__Analytics__V1__CsvFile *message,
+                      ProtobufCAllocator *allocator);
 /* Xieshang__Analytics__V1__ScoresResponse methods */
 void   xieshang__analytics__v1__scores_response__init
                      (Xieshang__Analytics__V1__ScoresResponse         *message);
@@ -1233,6 +1267,9 @@ typedef void (*Xieshang__Analytics__V1__DutyRecord_Closure)
 typedef void (*Xieshang__Analytics__V1__ScoresRequest_Closure)
                  (const Xieshang__Analytics__V1__ScoresRequest *message,
                   void *closure_data);
+typedef void (*Xieshang__Analytics__V1__CsvFile_Closure)
+                 (const Xieshang__Analytics__V1__CsvFile *message,
+                  void *closure_data);
 typedef void (*Xieshang__Analytics__V1__ScoresResponse_Closure)
                  (const Xieshang__Analytics__V1__ScoresResponse *message,
                   void *closure_data);
@@ -1276,6 +1313,10 @@ struct Xieshang__Analytics__V1__AnalyticsService_Service
                              const Xieshang__Analytics__V1__ScoresRequest *input,
                              Xieshang__Analytics__V1__ScoresResponse_Closure closure,
                              void *closure_data);
+  void (*export_member_scores)(Xieshang__Analytics__V1__AnalyticsService_Service *service,
+                               const Xieshang__Analytics__V1__ScoresRequest *input,
+                               Xieshang__Analytics__V1__CsvFile_Closure closure,
+                               void *closure_data);
   void (*get_point_rules)(Xieshang__Analytics__V1__AnalyticsService_Service *service,
                           const Xieshang__Analytics__V1__PointRulesRequest *input,
                           Xieshang__Analytics__V1__PointRules_Closure closure,
@@ -1315,6 +1356,7 @@ void xieshang__analytics__v1__analytics_service__init (Xieshang__Analytics__V1__
       function_prefix__ ## get_dashboard,\
       function_prefix__ ## get_duty_record,\
       function_prefix__ ## list_member_scores,\
+      function_prefix__ ## export_member_scores,\
       function_prefix__ ## get_point_rules,\
       function_prefix__ ## set_point_rules,\
       function_prefix__ ## record_duty,\
@@ -1334,6 +1376,10 @@ void xieshang__analytics__v1__analytics_service__list_member_scores(ProtobufCSer
                                                                     const Xieshang__Analytics__V1__ScoresRequest *input,
                                                                     Xieshang__Analytics__V1__ScoresResponse_Closure closure,
                                                                     void *closure_data);
+void xieshang__analytics__v1__analytics_service__export_member_scores(ProtobufCService *service,
+                                                                      const Xieshang__Analytics__V1__ScoresRequest *input,
+                                                                      Xieshang__Analytics__V1__CsvFile_Closure closure,
+                                                                      void *closure_data);
 void xieshang__analytics__v1__analytics_service__get_point_rules(ProtobufCService *service,
                                                                  const Xieshang__Analytics__V1__PointRulesRequest *input,
                                                                  Xieshang__Analytics__V1__PointRules_Closure closure,
@@ -1386,6 +1432,7 @@ extern const ProtobufCMessageDescriptor xieshang__analytics__v1__duty_record_req
 extern const ProtobufCMessageDescriptor xieshang__analytics__v1__duty_entry__descriptor;
 extern const ProtobufCMessageDescriptor xieshang__analytics__v1__duty_record__descriptor;
 extern const ProtobufCMessageDescriptor xieshang__analytics__v1__scores_request__descriptor;
+extern const ProtobufCMessageDescriptor xieshang__analytics__v1__csv_file__descriptor;
 extern const ProtobufCMessageDescriptor xieshang__analytics__v1__scores_response__descriptor;
 extern const ProtobufCMessageDescriptor xieshang__analytics__v1__point_rule__descriptor;
 extern const ProtobufCMessageDescriptor xieshang__analytics__v1__point_rules__descriptor;
