@@ -2,6 +2,7 @@ import Foundation
 import NIOConcurrencyHelpers
 import XieshangAPI
 import XieshangKit
+import XieshangRPC
 import XieshangStore
 
 /// Sends the outbox: every pending delivery whose time has come is posted (a few at once); a 2xx
@@ -20,7 +21,6 @@ public final class Deliverer: Sendable {
     private let wake = EventNotifier()
     private let pokes = NIOLockedValueBox<Int64>(0)
     private let task = BackgroundTask()
-    private let random = NIOLockedValueBox(SystemRandomNumberGenerator())
 
     public init(store: NotifyStore, client: WebhookClient, backoff: Backoff, allowedHosts: [String],
                 directory: (any DirectoryLookup)?, parallel: Int = 32) {
@@ -97,11 +97,11 @@ public final class Deliverer: Sendable {
             }
             failure = "HTTP \(status)"
         } catch {
-            failure = RPCErrorText.of(error)
+            failure = RPCError.from(error).message
         }
         let at = Clock.nowMilliseconds()
         let retry: Int64? = attempt >= backoff.attempts ? nil
-            : at + backoff.delay(after: attempt, unit: random.withLockedValue { Double.random(in: 0..<1, using: &$0) })
+            : at + backoff.delay(after: attempt, unit: Double.random(in: 0..<1))
         return Attempt(id: d.id, delivered: false, status: status, error: failure, retryAt: retry, at: at)
     }
 
@@ -110,7 +110,7 @@ public final class Deliverer: Sendable {
     func payload(_ d: DueDelivery, attempt: Int) async throws -> [UInt8] {
         let n = d.notification
         let to = n.recipient ?? Xieshang_Notify_V1_Recipient()
-        var recipient: [String: Any] = ["kind": Self.kindName(to.kind)]
+        var recipient: [String: Any] = ["kind": Address.name(of: to.kind)]
         switch to.kind {
         case .ticket: recipient["ticket_code"] = to.ticketCode
         case .staff: recipient["role"] = Int(to.role.rawValue)
@@ -133,22 +133,4 @@ public final class Deliverer: Sendable {
         return Array(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
     }
 
-    static func kindName(_ k: Address.Kind) -> String {
-        switch k {
-        case .account: "account"
-        case .member: "member"
-        case .unit: "unit"
-        case .staff: "staff"
-        case .ticket: "ticket"
-        default: "unspecified"
-        }
-    }
-}
-
-/// An error as one line for a delivery's record.
-enum RPCErrorText {
-    static func of(_ error: Error) -> String {
-        if let e = error as? DomainError { return e.rpcError.message }
-        return "\(error)"
-    }
 }

@@ -28,16 +28,21 @@ public struct Address: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// 提案委/专委会: proposals and consultations.
     public static let committeeStaff = staff(.committeeStaff)
 
+    /// The kind's name in keys and webhook payloads.
+    public static func name(of kind: Kind) -> String {
+        switch kind {
+        case .account: "account"
+        case .member: "member"
+        case .unit: "unit"
+        case .staff: "staff"
+        case .ticket: "ticket"
+        default: "unspecified"
+        }
+    }
+
     /// Stored and keyed as `kind:id` (`ticket:CODE` for tickets).
     public var description: String {
-        switch kind {
-        case .ticket: return "ticket:\(ticket)"
-        case .account: return "account:\(id)"
-        case .member: return "member:\(id)"
-        case .unit: return "unit:\(id)"
-        case .staff: return "staff:\(id)"
-        default: return "unspecified:\(id)"
-        }
+        "\(Self.name(of: kind)):" + (kind == .ticket ? ticket : "\(id)")
     }
 
     /// The stored column value: the id, or 0 for tickets (whose code has a column of its own).

@@ -93,13 +93,6 @@ public enum Rules {
         }
     }
 
-    /// The entity kinds each feed is read for.
-    public static let entityKinds: [String: [String]] = [
-        "intake": ["item", "report"],
-        "proposals": ["proposal"],
-        "consultation": ["consultation", "meeting"],
-    ]
-
     static func decode<M: ProtoMessage>(_ bytes: [UInt8]) throws -> M {
         bytes.isEmpty ? M() : try M(serializedBytes: bytes)
     }

@@ -8,6 +8,15 @@ import XieshangStore
 public enum NotifyFeed: String, CaseIterable, Sendable {
     case intake, proposals, consultation
 
+    /// The entity kinds ``Rules`` reads from it (the rest are filtered out at the source).
+    var entityKinds: [String] {
+        switch self {
+        case .intake: ["item", "report"]
+        case .proposals: ["proposal"]
+        case .consultation: ["consultation", "meeting"]
+        }
+    }
+
     var watch: MethodDescriptor<Xieshang_Events_V1_WatchRequest, Xieshang_Events_V1_Event> {
         switch self {
         case .intake: Xieshang_Intake_V1_IntakeService.Method.watch
@@ -72,7 +81,7 @@ public final class Notifier: Sendable {
     /// Follows every feed, reminds daily and delivers.
     func lead() {
         let started = channels.keys.sorted { $0.rawValue < $1.rawValue }.map { feed in
-            let f = FeedFollower(name: feed.rawValue, channel: channels[feed]!, method: feed.watch, kinds: Rules.entityKinds[feed.rawValue] ?? [],
+            let f = FeedFollower(name: feed.rawValue, channel: channels[feed]!, method: feed.watch, kinds: feed.entityKinds,
                                  batchSize: batchSize, options: Self.options,
                                  cursor: { [store] in try await store.cursor(feed.rawValue) },
                                  apply: { [weak self] events, head in try await self?.apply(feed, events, head: head) })

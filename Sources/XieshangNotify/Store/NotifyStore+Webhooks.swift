@@ -46,8 +46,13 @@ extension NotifyStore {
     }
 
     static func counts(webhook: Int64, on conn: SQLConnection) throws -> [Int32: Int] {
+        try counts(where: "webhook_id = ?", .integer(webhook), on: conn)
+    }
+
+    /// Deliveries by state among those `filter` (one `?`, bound to `value`) picks.
+    static func counts(where filter: String, _ value: SQLValue, on conn: SQLConnection) throws -> [Int32: Int] {
         var out: [Int32: Int] = [:]
-        for r in try conn.query("SELECT state, COUNT(*) AS n FROM deliveries WHERE webhook_id = ? GROUP BY state", [.integer(webhook)]) {
+        for r in try conn.query("SELECT state, COUNT(*) AS n FROM deliveries WHERE \(filter) GROUP BY state", [value]) {
             out[Int32(r.int("state"))] = Int(r.int("n"))
         }
         return out
@@ -211,12 +216,6 @@ extension NotifyStore {
 
     /// The committee's deliveries by state.
     public func deliveryCounts(committee: Int64) async throws -> [Int32: Int] {
-        try await database.read { conn in
-            var out: [Int32: Int] = [:]
-            for r in try conn.query("SELECT state, COUNT(*) AS n FROM deliveries WHERE committee_id = ? GROUP BY state", [.integer(committee)]) {
-                out[Int32(r.int("state"))] = Int(r.int("n"))
-            }
-            return out
-        }
+        try await database.read { try Self.counts(where: "committee_id = ?", .integer(committee), on: $0) }
     }
 }

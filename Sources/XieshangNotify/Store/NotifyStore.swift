@@ -316,15 +316,14 @@ public struct NotifyStore: Sendable {
 extension Address {
     /// The stored form back (`unit:5`, `ticket:CODE` …).
     init?(parsing text: String) {
-        guard let colon = text.firstIndex(of: ":") else { return nil }
-        let kind = text[..<colon], rest = String(text[text.index(after: colon)...])
-        switch kind {
-        case "ticket": self = .ticket(rest)
-        case "account": guard let id = Int64(rest) else { return nil }; self = .account(id)
-        case "member": guard let id = Int64(rest) else { return nil }; self = .member(id)
-        case "unit": guard let id = Int64(rest) else { return nil }; self = .unit(id)
-        case "staff": guard let id = Int64(rest) else { return nil }; self = Address(kind: .staff, id: id)
-        default: return nil
+        guard let colon = text.firstIndex(of: ":"),
+              let kind = Kind.allKnownCases.first(where: { $0 != .unspecified && Address.name(of: $0) == text[..<colon] }) else { return nil }
+        let rest = String(text[text.index(after: colon)...])
+        if kind == .ticket {
+            self = .ticket(rest)
+        } else {
+            guard let id = Int64(rest) else { return nil }
+            self = Address(kind: kind, id: id)
         }
     }
 }
