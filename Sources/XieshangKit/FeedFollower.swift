@@ -127,3 +127,29 @@ public final class FeedFollower: Sendable {
         }
     }
 }
+
+/// The followers of several feeds, one per key, started and stopped together (analytics' sources,
+/// notify's feeds).
+public final class FeedFollowers<Key: Hashable & Sendable>: Sendable {
+    private let running = NIOLockedValueBox([Key: FeedFollower]())
+
+    public init() {}
+
+    /// Starts `followers` (kept until ``stop()``).
+    public func start(_ followers: [Key: FeedFollower]) {
+        for f in followers.values { f.start() }
+        running.withLockedValue { $0.merge(followers) { _, new in new } }
+    }
+
+    /// Stops every follower and waits for them.
+    public func stop() async {
+        let all = running.withLockedValue { f in
+            defer { f.removeAll() }
+            return Array(f.values)
+        }
+        for f in all { await f.stop() }
+    }
+
+    /// What each running follower knows of its feed.
+    public var states: [Key: FeedFollower.Live] { running.withLockedValue { $0.mapValues(\.state) } }
+}

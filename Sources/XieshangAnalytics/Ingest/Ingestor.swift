@@ -24,7 +24,7 @@ public final class Ingestor: Sendable {
     /// Events applied per transaction at most (bigger batches merge more roll-up and count moves
     /// into one write; at about 60,000 events a second a full batch holds the writer ~0.2 s).
     let batchSize: Int
-    private let followers = NIOLockedValueBox([Source: FeedFollower]())
+    private let followers = FeedFollowers<Source>()
     private let rebuilding = NIOLockedValueBox(false)
     /// With replicas on one PostgreSQL: only the holder of this lock ingests; every replica reads.
     public let leadership: Leadership?
@@ -58,24 +58,17 @@ public final class Ingestor: Sendable {
 
     /// Starts one follower per source with a channel.
     func follow() {
-        let started = channels.keys.sorted { $0.rawValue < $1.rawValue }.map { source in
-            let f = FeedFollower(name: source.rawValue, channel: channels[source]!, method: source.watch, kinds: source.entityKinds,
-                                 batchSize: batchSize, options: Self.options,
-                                 cursor: { [store] in try await store.positions().first { $0.source == source }?.appliedSequence ?? 0 },
-                                 apply: { [store] events, head in try await store.apply(source, events: events, head: head) })
-            f.start()
-            return (source, f)
-        }
-        followers.withLockedValue { for (s, f) in started { $0[s] = f } }
+        followers.start(Dictionary(uniqueKeysWithValues: channels.map { source, channel in
+            (source, FeedFollower(name: source.rawValue, channel: channel, method: source.watch, kinds: source.entityKinds,
+                                  batchSize: batchSize, options: Self.options,
+                                  cursor: { [store] in try await store.positions().first { $0.source == source }?.appliedSequence ?? 0 },
+                                  apply: { [store] events, head in try await store.apply(source, events: events, head: head) }))
+        }))
     }
 
     /// Stops every follower and waits for them.
     func unfollow() async {
-        let running = followers.withLockedValue { f in
-            defer { f.removeAll() }
-            return Array(f.values)
-        }
-        for f in running { await f.stop() }
+        await followers.stop()
     }
 
     /// Where each source stands.
@@ -85,7 +78,7 @@ public final class Ingestor: Sendable {
 
     /// Where each source stands, given the applied `positions` (read with an answer's figures).
     public func freshness(positions: [SourcePosition], now: Int64 = XieshangStore.Clock.nowMilliseconds()) -> Xieshang_Analytics_V1_Freshness {
-        let live = followers.withLockedValue { $0.mapValues(\.state) }
+        let live = followers.states
         var f = Xieshang_Analytics_V1_Freshness()
         var metrics = ["# TYPE xieshang_analytics_lag_events gauge", "# TYPE xieshang_analytics_lag_seconds gauge",
                        "# TYPE xieshang_analytics_applied_sequence counter"]

@@ -39,7 +39,7 @@ public final class Notifier: Sendable {
     public let made = EventNotifier()
     let deliverer: Deliverer?
     let batchSize: Int
-    private let followers = NIOLockedValueBox([NotifyFeed: FeedFollower]())
+    private let followers = FeedFollowers<NotifyFeed>()
     private let daily = BackgroundTask()
     /// With replicas on one PostgreSQL: only the holder of the leadership lock follows the feeds,
     /// reminds and delivers; every replica serves inboxes.
@@ -80,25 +80,18 @@ public final class Notifier: Sendable {
 
     /// Follows every feed, reminds daily and delivers.
     func lead() {
-        let started = channels.keys.sorted { $0.rawValue < $1.rawValue }.map { feed in
-            let f = FeedFollower(name: feed.rawValue, channel: channels[feed]!, method: feed.watch, kinds: feed.entityKinds,
-                                 batchSize: batchSize, options: Self.options,
-                                 cursor: { [store] in try await store.cursor(feed.rawValue) },
-                                 apply: { [weak self] events, head in try await self?.apply(feed, events, head: head) })
-            f.start()
-            return (feed, f)
-        }
-        followers.withLockedValue { for (k, f) in started { $0[k] = f } }
+        followers.start(Dictionary(uniqueKeysWithValues: channels.map { feed, channel in
+            (feed, FeedFollower(name: feed.rawValue, channel: channel, method: feed.watch, kinds: feed.entityKinds,
+                                batchSize: batchSize, options: Self.options,
+                                cursor: { [store] in try await store.cursor(feed.rawValue) },
+                                apply: { [weak self] events, head in try await self?.apply(feed, events, head: head) }))
+        }))
         daily.start { await self.remindDaily() }
         deliverer?.start()
     }
 
     func unlead() async {
-        let running = followers.withLockedValue { f in
-            defer { f.removeAll() }
-            return Array(f.values)
-        }
-        for f in running { await f.stop() }
+        await followers.stop()
         await daily.stop()
         await deliverer?.stop()
     }
@@ -116,7 +109,7 @@ public final class Notifier: Sendable {
     /// Where each feed stands.
     public func feeds() async throws -> [Xieshang_Notify_V1_FeedStatus] {
         let cursors = try await store.cursors()
-        let live = followers.withLockedValue { $0.mapValues(\.state) }
+        let live = followers.states
         return NotifyFeed.allCases.map { feed in
             var s = Xieshang_Notify_V1_FeedStatus()
             s.source = feed.rawValue
