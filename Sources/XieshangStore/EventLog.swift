@@ -30,8 +30,12 @@ public enum EventLog {
 
     /// Appends `drafts` in order; returns the last sequence number used.
     static func append(_ drafts: [EventDraft], on conn: SQLConnection) throws -> Int64 {
-        let rows = try conn.query(
-            "UPDATE event_counter SET last_seq = last_seq + ? WHERE id = 1 RETURNING last_seq",
+        // PostgreSQL: the same statement tells other processes on this schema the new head at
+        // commit (LISTEN, see EventListener), without a round trip of its own.
+        let rows = try conn.query(conn.dialect == .postgres ? """
+            WITH c AS (UPDATE event_counter SET last_seq = last_seq + ? WHERE id = 1 RETURNING last_seq)
+            SELECT last_seq, pg_notify('xs_events:' || current_schema(), last_seq::text) IS NULL AS notified FROM c
+            """ : "UPDATE event_counter SET last_seq = last_seq + ? WHERE id = 1 RETURNING last_seq",
             [.integer(Int64(drafts.count))])
         guard let last = rows.first?["last_seq"].int64 else {
             throw StoreError.engine(code: "eventlog", message: "event counter row missing")
@@ -49,10 +53,6 @@ public enum EventLog {
                  .text(d.eventType), .integer(d.actorAccountID), .text(d.actorName), .integer(d.atMilliseconds),
                  .text(d.payloadType), d.before.isEmpty ? .null : .blob(d.before),
                  d.after.isEmpty ? .null : .blob(d.after)])
-        }
-        // Other processes on this schema learn the new head at commit (LISTEN, see EventListener).
-        if conn.dialect == .postgres {
-            _ = try conn.query("SELECT pg_notify('xs_events:' || current_schema(), ?) AS n", [.text(String(last))])
         }
         return last
     }
