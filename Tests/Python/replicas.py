@@ -96,3 +96,17 @@ def environment(**values: str):
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def wait_until(what: str, probe, timeout: float = 30.0, interval: float = 0.2):
+    """Calls `probe()` until the first of the pair it returns is truthy, and returns that; fails
+    naming `what` with the second (what was seen) after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        found, last = probe()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} within {timeout:.0f} s; last seen:\n{last}", pytrace=False)
+        time.sleep(interval)

@@ -11,7 +11,7 @@ import grpc
 import pytest
 
 from conftest import ensure_generated
-from replicas import following as leaders, kill9, postgres_topology
+from replicas import following as leaders, kill9, postgres_topology, wait_until
 
 ensure_generated()
 from xieshang.analytics.v1 import analytics_pb2 as apb, analytics_pb2_grpc  # noqa: E402
@@ -26,17 +26,6 @@ COUNTY = 2
 def topology():
     with postgres_topology(replicas={"analytics": 2, "notify": 2}) as t:
         yield t
-
-
-def wait_for(what: str, probe, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        found, last = probe()
-        if found is not None and found is not False:
-            return found
-        time.sleep(0.1)
-    pytest.fail(f"{what} within {timeout:.0f} s; last seen: {last}", pytrace=False)
 
 
 class Gateway:
@@ -72,18 +61,18 @@ class Gateway:
 def test_one_replica_follows_and_the_other_takes_over_when_it_dies(topology):
     gw = Gateway(topology.gateway_address)
     for service in ("analytics", "notify"):
-        wait_for(f"one {service} replica follows the feeds", lambda s=service: (
+        wait_until(f"one {service} replica follows the feeds", lambda s=service: (
             (lambda l: l if len(l) == 1 else None)(leaders(topology, s)), leaders(topology, s)))
 
     ids = gw.route(5, "甲")
-    wait_for("the first routings in the inbox", lambda: (sorted(gw.routed_in_inbox()) == sorted(map(str, ids)) or None, gw.routed_in_inbox()))
+    wait_until("the first routings in the inbox", lambda: (sorted(gw.routed_in_inbox()) == sorted(map(str, ids)) or None, gw.routed_in_inbox()))
 
     takeovers = {}
     for service in ("notify", "analytics"):
         [leader] = leaders(topology, service)
         kill9(topology, service, leader)
         started = time.monotonic()
-        wait_for(f"the other {service} replica took over", lambda s=service, dead=leader: (
+        wait_until(f"the other {service} replica took over", lambda s=service, dead=leader: (
             leaders(topology, s) == [1 - dead] or None, leaders(topology, s)), timeout=30)
         takeovers[service] = time.monotonic() - started
         # Work done while (and after) it changed hands.
@@ -93,7 +82,7 @@ def test_one_replica_follows_and_the_other_takes_over_when_it_dies(topology):
     assert all(t < 15 for t in takeovers.values()), takeovers
 
     # Each routing once in the inbox: none lost, none made twice.
-    wait_for("every routing in the inbox", lambda: (sorted(gw.routed_in_inbox()) == sorted(map(str, ids)) or None,
+    wait_until("every routing in the inbox", lambda: (sorted(gw.routed_in_inbox()) == sorted(map(str, ids)) or None,
                                                      (len(gw.routed_in_inbox()), len(ids))), timeout=60)
     # Still exactly one follows, after the killed ones came back.
     for service in ("analytics", "notify"):
@@ -105,4 +94,4 @@ def test_one_replica_follows_and_the_other_takes_over_when_it_dies(topology):
     def counted():
         d = gw.analytics.GetDashboard(apb.DashboardRequest(), metadata=gw.md("changshun.leader"), timeout=10)
         return (d.current.intake.received == listed) or None, (d.current.intake.received, listed)
-    wait_for("analytics counted each item once", counted, timeout=60)
+    wait_until("analytics counted each item once", counted, timeout=60)

@@ -28,7 +28,7 @@ import grpc
 import pytest
 
 from conftest import ensure_generated
-from replicas import environment, postgres_topology
+from replicas import environment, postgres_topology, wait_until
 from topology import Topology
 
 ensure_generated()
@@ -185,20 +185,6 @@ def receiver(system):
     state.webhook = hook
     yield state
     server.shutdown()
-
-
-def wait_until(what: str, probe, timeout: float = 30.0, interval: float = 0.2):
-    """Calls `probe()` until the first of the pair it returns is truthy, and returns that; fails
-    naming `what` with the second (what was seen) after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while True:
-        found, last = probe()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} within {timeout:.0f} s; last seen:\n{last}", pytrace=False)
-        time.sleep(interval)
 
 
 def of_entity(notes, kind: str, entity_id: int) -> list:
