@@ -70,11 +70,14 @@ public final class Leadership: Sendable {
             work.cancel()
             await work.value
             set(false)
-            _ = try? await threads.runIfActive { _ = try? conn.query("SELECT pg_advisory_unlock(?)", [.integer(key)]) }
+            _ = try? await threads.runIfActive { _ = try? conn.query(Self.unlock, [.integer(key)]) }
         }
     }
 
     private func set(_ value: Bool) { leading.withLockedValue { $0 = value } }
+
+    /// Gives a session advisory lock back (the session ending does too).
+    static let unlock = "SELECT pg_advisory_unlock(?) IS NOT NULL AS unlocked"
 
     public func shutdown() async {
         try? await threads.shutdownGracefully()
@@ -96,13 +99,9 @@ extension Database {
             _ = try c.query("SELECT pg_advisory_lock(?) IS NOT NULL AS locked", [.integer(key)])
             return c
         }
-        do {
-            let value = try await body()
-            _ = try? await threads.runIfActive { _ = try? conn.query("SELECT pg_advisory_unlock(?) IS NOT NULL AS unlocked", [.integer(key)]) }
-            return value
-        } catch {
-            _ = try? await threads.runIfActive { _ = try? conn.query("SELECT pg_advisory_unlock(?) IS NOT NULL AS unlocked", [.integer(key)]) }
-            throw error
-        }
+        let result: Result<T, Error>
+        do { result = .success(try await body()) } catch { result = .failure(error) }
+        _ = try? await threads.runIfActive { _ = try? conn.query(Leadership.unlock, [.integer(key)]) }
+        return try result.get()
     }
 }
